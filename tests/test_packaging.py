@@ -1,0 +1,31 @@
+"""The project's own files install what it needs: conda's list matches pip's, and the README's commands exist."""
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalise(requirement):
+    name, spec = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", requirement.strip()).groups()
+    return name.lower().replace("_", "-"), spec.replace(" ", "")
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_deps = {normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    conda_deps = {normalise(d) for d in conda if isinstance(d, str)} - {normalise("pip"), normalise("python>=3.11")}
+    assert conda_deps == pip_deps
+    assert f"python{project['requires-python']}" in conda
+
+
+def test_readme_names_two_commands_that_the_makefile_and_ci_run():
+    readme = (ROOT / "README.md").read_text()
+    head = readme[: readme.index("\n## ", readme.index("\n## ") + 1)]  # up to the second section
+    assert "make demo" in head and "make test" in head
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
