@@ -14,7 +14,21 @@ from pathlib import Path
 import numpy as np
 import pooch
 
-MNIST_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
+
+
+def find_mnist_dir():
+    """data/mnist beside this package or in a folder above it (a chapter's release folder
+    carries its own copy of `course`), or $COURSE_MNIST_DIR."""
+    if os.environ.get("COURSE_MNIST_DIR"):
+        return Path(os.environ["COURSE_MNIST_DIR"])
+    here = Path(__file__).resolve().parent
+    for folder in here.parents:
+        if (folder / "data" / "mnist").is_dir():
+            return folder / "data" / "mnist"
+    return here.parent / "data" / "mnist"
+
+
+MNIST_DIR = find_mnist_dir()
 
 # MD5 of the uncompressed files as published with MNIST: the gzip wrapping may
 # differ between mirrors, the contents must not.

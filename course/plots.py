@@ -112,3 +112,32 @@ def plot_examples(X, y, image_shape=(28, 28), class_names=None, count=20, seed=0
         ax.set_title(class_names[y[i]] if class_names else str(y[i]), fontsize="small")
         ax.axis("off")
     return fig
+
+
+def plot_computational_graph():
+    """The graph of affine -> ReLU -> affine -> softmax loss: values flow right, gradients flow back left."""
+    fig = Figure(figsize=(11, 3.2), layout="constrained")
+    ax = fig.subplots()
+    ax.set(xlim=(-0.3, 13.3), ylim=(-1.7, 1.5))
+    ax.axis("off")
+    centres = [2.0, 5.0, 8.0, 11.0]
+    boxes = ["affine\n$a = xW_1 + b_1$", "ReLU\n$h = \\max(0, a)$", "affine\n$s = hW_2 + b_2$", "softmax loss\n$L(s, y)$"]
+    half = 0.95
+    gaps = [(0.0, centres[0] - half)] + [(c + half, n - half) for c, n in zip(centres, centres[1:])] + [(centres[-1] + half, 13.0)]
+    values = ["$x$", "$a$", "$h$", "$s$", "$L$"]
+    grads = ["$\\partial L/\\partial x$", "$\\partial L/\\partial a$", "$\\partial L/\\partial h$",
+             "$\\partial L/\\partial s$", "$1$"]
+    for x, text in zip(centres, boxes):
+        ax.text(x, 0, text, ha="center", va="center", fontsize=10,
+                bbox=dict(boxstyle="round,pad=0.5", facecolor="#e8f0fe", edgecolor="#3465a4"))
+    for (start, end), value, grad in zip(gaps, values, grads):
+        ax.annotate("", xy=(end, 0.3), xytext=(start, 0.3), arrowprops=dict(arrowstyle="->", color="black"))
+        ax.annotate("", xy=(start, -0.3), xytext=(end, -0.3), arrowprops=dict(arrowstyle="->", color="#c00000"))
+        ax.text((start + end) / 2, 0.5, value, ha="center", fontsize=12)
+        ax.text((start + end) / 2, -0.75, grad, ha="center", fontsize=10, color="#c00000")
+    for x, w, b in ((2.0, "W_1", "b_1"), (8.0, "W_2", "b_2")):
+        ax.text(x, 0.9, f"${w}, {b}$", ha="center", fontsize=10, color="#3465a4")
+        ax.text(x, -1.25, f"$\\partial L/\\partial {w},\\ \\partial L/\\partial {b}$", ha="center", fontsize=10, color="#c00000")
+    ax.text(11.0, 0.9, "labels $y$", ha="center", fontsize=10, color="#3465a4")
+    ax.set_title("Forward pass (black, left to right) and backward pass (red, right to left)")
+    return fig
