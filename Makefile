@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # CPU build that pip finds on this machine's disk; any torch>=2.2 works.
 TORCH_SPEC ?= torch==2.13.*
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench release lab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ bench: $(STAMP)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet '$(TORCH_SPEC)' \
 		|| echo "PyTorch could not be installed: the table will show NumPy only"
 	$(BIN)/python -m benchmarks.run
+
+release: $(STAMP)
+	$(BIN)/python -m autograder.release
+
+# JupyterLab on the student notebooks
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=release
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

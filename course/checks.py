@@ -329,15 +329,9 @@ def check_net(make_model, input_dim, num_classes, reg=0.7, seed=0, label="model"
     l2 = 0.5 * reg * sum(float(np.sum(plain.params[k] ** 2)) for k in weights)
     l2_biases = 0.5 * reg * sum(float(np.sum(v**2)) for k, v in plain.params.items() if not k.startswith("W"))
     added = float(loss_r) - float(loss0)
-    report.measure(f"regularization adds {added:.6f} to the loss, expected 0.5 * reg * sum(W**2) = {l2:.6f}")
-    if abs(added) < 1e-12:
-        report.problem("The regularization term is missing from the loss: add 0.5 * reg * sum(W**2) for every weight matrix.")
-    elif abs(added - 2 * l2) < 1e-6 * max(1, l2):
-        report.problem("The regularization term is twice too large: use 0.5 * reg * sum(W**2), whose gradient is reg * W.")
-    elif abs(added - l2 - l2_biases) < 1e-6 * max(1, l2) and l2_biases > 0:
-        report.problem("The biases are regularized too: the L2 term covers the weights W only.")
-    elif abs(added - l2) > 1e-6 * max(1, l2):
-        report.problem("The regularization term has the wrong value: 0.5 * reg * sum(W**2) over all weight matrices.")
+    if reg > 0:
+        report.measure(f"regularization adds {added:.6f} to the loss, expected 0.5 * reg * sum(W**2) = {l2:.6f}")
+        _diagnose_l2_term(report, added, l2, l2_biases)
     missing = set(plain.params) - set(grads_r)
     if missing:
         report.problem(f"grads has no entry for {sorted(missing)}: every parameter needs a gradient.")
@@ -350,6 +344,18 @@ def check_net(make_model, input_dim, num_classes, reg=0.7, seed=0, label="model"
         numeric = _numeric_grad(lambda p, name=name: _loss_with(regularized, name, p, X, y), param)
         compare_gradient(report, f"grads['{name}']", grads_r[name], numeric, tol=1e-6, batch_size=N)
     return report
+
+
+def _diagnose_l2_term(report, added, l2, l2_biases):
+    close = lambda a, b: abs(a - b) < 1e-6 * max(1, b)  # noqa: E731
+    if abs(added) < 1e-12:
+        report.problem("The regularization term is missing from the loss: add 0.5 * reg * sum(W**2) for every weight matrix.")
+    elif close(added, 2 * l2):
+        report.problem("The regularization term is twice too large: use 0.5 * reg * sum(W**2), whose gradient is reg * W.")
+    elif l2_biases > 0 and close(added, l2 + l2_biases):
+        report.problem("The biases are regularized too: the L2 term covers the weights W only.")
+    elif not close(added, l2):
+        report.problem("The regularization term has the wrong value: 0.5 * reg * sum(W**2) over all weight matrices.")
 
 
 def _loss_with(model, name, value, X, y):

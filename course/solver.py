@@ -2,9 +2,10 @@
 import math
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import std as text_tqdm
+from tqdm.auto import tqdm as auto_tqdm
 
-from course import optim
+from course import optim, runtime
 
 
 def accuracy(model, X, y, batch_size=1000):
@@ -142,6 +143,9 @@ class Solver:
 
     def train(self):
         """Run the optimisation; returns the solver so calls can be chained."""
+        # a widget bar in a notebook with a front end; plain text where no one is watching
+        # (a widget executed headless can hang the run)
+        tqdm = text_tqdm.tqdm if runtime.headless() else auto_tqdm
         bar = tqdm(total=self.num_iterations, disable=not self.verbose, desc="training", unit="step")
         try:
             while self.iteration < self.num_iterations and self.stop_reason is None:

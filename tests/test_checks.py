@@ -228,3 +228,9 @@ def test_regularization_mistakes_are_named(model_class, expected):
     report = checks.check_two_layer_net(model_class)
     assert not report.passed
     assert expected in messages(report)
+
+
+def test_without_regularization_no_regularization_problem_is_reported():
+    report = checks.check_two_layer_net(TwoLayerNet, reg=0.0)
+    assert report.passed, str(report)
+    assert "regularization" not in str(report)

@@ -1,0 +1,1 @@
+"""The instructor's tools: release the chapters to students, grade their submissions."""

@@ -1,0 +1,45 @@
+"""What each chapter grades and which parts of `course` its release folder may carry.
+
+A chapter's release ships only the modules that earlier chapters taught plus the
+utilities, never a reference implementation of what that chapter or a later one grades.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str
+    graded: tuple  # functions and classes the student writes and is graded on
+    modules: tuple  # course modules shipped in release/<name>/course/
+
+
+UTILITIES = ("__init__", "runtime", "compare", "data", "plots", "checks", "curriculum")
+
+CHAPTERS = (
+    Chapter("01_numerical_gradient",
+            graded=("forward_difference", "central_difference", "numerical_gradient"),
+            modules=UTILITIES),
+    Chapter("02_backprop",
+            graded=("affine_forward", "affine_backward", "relu_forward", "relu_backward",
+                    "sigmoid_forward", "sigmoid_backward", "softmax_loss"),
+            modules=UTILITIES + ("gradient_check",)),
+    Chapter("03_shallow_net", graded=("TwoLayerNet",),
+            modules=UTILITIES + ("gradient_check", "layers", "optim", "solver")),
+    Chapter("04_deep_net", graded=("FullyConnectedNet",),
+            modules=UTILITIES + ("gradient_check", "layers", "optim", "solver")),
+)
+
+BY_NAME = {chapter.name: chapter for chapter in CHAPTERS}
+
+
+def graded_from(name):
+    """Names graded in chapter `name` or any later chapter: none may ship in its release."""
+    index = [c.name for c in CHAPTERS].index(name)
+    return {graded for chapter in CHAPTERS[index:] for graded in chapter.graded}
+
+
+# reference implementations behind each graded name (the release must not carry them)
+REFERENCE_NAMES = {
+    "numerical_gradient": ("eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse"),
+    "central_difference": ("eval_numerical_gradient",),
+}

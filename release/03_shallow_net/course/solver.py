@@ -1,0 +1,167 @@
+"""Minibatch training of a model with one of the update rules in ``course.optim``."""
+import math
+
+import numpy as np
+from tqdm import std as text_tqdm
+from tqdm.auto import tqdm as auto_tqdm
+
+from course import optim, runtime
+
+
+def accuracy(model, X, y, batch_size=1000):
+    """Fraction of examples whose highest score is the true label."""
+    correct = 0
+    for start in range(0, len(X), batch_size):
+        scores = model.loss(X[start : start + batch_size])
+        correct += int(np.sum(np.argmax(scores, axis=1) == y[start : start + batch_size]))
+    return correct / max(1, len(X))
+
+
+class Solver:
+    """Trains a model by minibatch stochastic gradient descent.
+
+    model: has ``params`` (dict of arrays) and ``loss(X, y=None)``.
+    data: dict with X_train, y_train, X_val, y_val.
+    update_rule: a name in course.optim ("sgd", "sgd_momentum", "rmsprop", "adam")
+        or a function (w, dw, config) -> (next_w, config).
+    optim_config: hyperparameters for the rule, e.g. {"learning_rate": 0.1}.
+    lr_decay: the learning rate is multiplied by this after every epoch.
+    batch_size: examples per step, drawn at random (with replacement) from X_train.
+    num_epochs: passes over the training set, N / batch_size steps each;
+        num_iterations, if given, overrides it with an exact number of steps.
+    num_train_samples, num_val_samples: how many examples the accuracy checks at
+        the end of each epoch use (None: all of them).
+    verbose: show a progress bar (a widget in Jupyter, text in a terminal).
+    on_iteration, on_epoch: called with the solver after every step / every epoch;
+        call ``solver.stop()`` from them to end training early.
+
+    The batch handed to ``model.loss`` is one buffer reused on every step, so a
+    model must not keep a reference to it between calls.
+
+    After train(): loss_history (one entry per step), train_acc_history and
+    val_acc_history (one per epoch), best_val_acc and best_params; the model's
+    params are set to best_params.
+    """
+
+    def __init__(
+        self,
+        model,
+        data,
+        update_rule="sgd",
+        optim_config=None,
+        lr_decay=1.0,
+        batch_size=100,
+        num_epochs=10,
+        num_iterations=None,
+        num_train_samples=1000,
+        num_val_samples=None,
+        verbose=True,
+        on_iteration=None,
+        on_epoch=None,
+        seed=None,
+    ):
+        missing = {"X_train", "y_train", "X_val", "y_val"} - set(data)
+        if missing:
+            raise ValueError(f"data is missing {sorted(missing)}; pass a dict like course.data.load_mnist() returns")
+        if isinstance(update_rule, str):
+            if update_rule not in optim.UPDATE_RULES:
+                raise ValueError(f"update_rule must be one of {sorted(optim.UPDATE_RULES)}, not {update_rule!r}")
+            update_rule = optim.UPDATE_RULES[update_rule]
+        self.model = model
+        self.X_train, self.y_train = data["X_train"], data["y_train"]
+        self.X_val, self.y_val = data["X_val"], data["y_val"]
+        self.update_rule = update_rule
+        self.lr_decay = lr_decay
+        self.batch_size = batch_size
+        self.num_train_samples = num_train_samples
+        self.num_val_samples = num_val_samples
+        self.verbose = verbose
+        self.on_iteration = on_iteration
+        self.on_epoch = on_epoch
+        self.rng = np.random.default_rng(seed)
+        self._X_batch = np.empty((batch_size, *self.X_train.shape[1:]), dtype=self.X_train.dtype)
+
+        self.iterations_per_epoch = max(1, len(self.X_train) // batch_size)
+        if num_iterations is None:
+            num_iterations = num_epochs * self.iterations_per_epoch
+        self.num_iterations = int(num_iterations)
+        self.num_epochs = math.ceil(self.num_iterations / self.iterations_per_epoch)
+        # every parameter keeps its own optimizer state (velocity, moments)
+        self.optim_configs = {name: dict(optim_config or {}) for name in model.params}
+        self._reset()
+
+    def _reset(self):
+        self.epoch = 0
+        self.iteration = 0
+        self.best_val_acc = 0.0
+        self.best_params = {}
+        self.loss_history = []
+        self.train_acc_history = []
+        self.val_acc_history = []
+        self.stop_reason = None
+        self.diverged = False
+
+    def stop(self, reason="stopped"):
+        """Ask train() to return after the current step."""
+        self.stop_reason = reason
+
+    def _step(self):
+        idx = self.rng.integers(0, len(self.X_train), self.batch_size)
+        # gather into one reused buffer: a fresh batch array on every step costs
+        # page faults each time the allocator hands the memory back to the system
+        X_batch = np.take(self.X_train, idx, axis=0, out=self._X_batch, mode="clip")  # idx is in range; "raise" would buffer
+        # a diverging run shows as a non-finite loss, which train() reports in words
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grads = self.model.loss(X_batch, self.y_train[idx])
+        self.loss_history.append(loss)
+        params = self.model.params
+        for name, w in params.items():
+            params[name], self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
+        return loss
+
+    def check_accuracy(self, X, y, num_samples=None):
+        """Accuracy of the model on (a random subset of num_samples of) X, y."""
+        if num_samples is not None and len(X) > num_samples:
+            idx = self.rng.choice(len(X), num_samples, replace=False)
+            X, y = X[idx], y[idx]
+        return accuracy(self.model, X, y)
+
+    def _end_epoch(self):
+        self.epoch += 1
+        for config in self.optim_configs.values():
+            if "learning_rate" in config:
+                config["learning_rate"] *= self.lr_decay
+        train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
+        val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
+        self.train_acc_history.append(train_acc)
+        self.val_acc_history.append(val_acc)
+        if val_acc > self.best_val_acc or not self.best_params:
+            self.best_val_acc = val_acc
+            self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+        if self.on_epoch is not None:
+            self.on_epoch(self)
+
+    def train(self):
+        """Run the optimisation; returns the solver so calls can be chained."""
+        # a widget bar in a notebook with a front end; plain text where no one is watching
+        # (a widget executed headless can hang the run)
+        tqdm = text_tqdm.tqdm if runtime.headless() else auto_tqdm
+        bar = tqdm(total=self.num_iterations, disable=not self.verbose, desc="training", unit="step")
+        try:
+            while self.iteration < self.num_iterations and self.stop_reason is None:
+                loss = self._step()
+                self.iteration += 1
+                if not math.isfinite(loss):
+                    self.diverged = True
+                    self.stop(f"the loss became {loss} at step {self.iteration}: lower the learning rate")
+                if self.iteration % self.iterations_per_epoch == 0 or self.iteration == self.num_iterations:
+                    self._end_epoch()
+                    bar.set_postfix(epoch=self.epoch, loss=f"{loss:.3f}", val_acc=f"{self.val_acc_history[-1]:.3f}", refresh=False)
+                if self.on_iteration is not None:
+                    self.on_iteration(self)
+                bar.update(1)
+        finally:
+            bar.close()
+        if self.best_params:
+            self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+        return self
