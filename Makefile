@@ -9,10 +9,12 @@ TORCH_SPEC ?= torch==2.13.*
 
 .PHONY: demo test bench release lab clean
 
+# editable in compat mode: a plain path entry, so a chapter's own course/ slice
+# (release/<chapter>/course) shadows the whole package inside that chapter
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e '.[test]'
 	touch $@
 
 demo: $(STAMP)

@@ -234,3 +234,9 @@ def test_without_regularization_no_regularization_problem_is_reported():
     report = checks.check_two_layer_net(TwoLayerNet, reg=0.0)
     assert report.passed, str(report)
     assert "regularization" not in str(report)
+
+
+def test_on_fresh_inputs_forgives_bad_luck_but_not_a_wrong_answer():
+    draws = iter(["unlucky", None])
+    assert checks.on_fresh_inputs(lambda: next(draws)) is None
+    assert checks.on_fresh_inputs(lambda: "dw is wrong") == "dw is wrong"
