@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # CPU build that pip finds on this machine's disk; any torch>=2.2 works.
 TORCH_SPEC ?= torch==2.13.*
 
-.PHONY: demo test bench release lab clean
+.PHONY: demo test bench release lab browser clean
 
 # editable in compat mode: a plain path entry, so a chapter's own course/ slice
 # (release/<chapter>/course) shadows the whole package inside that chapter
@@ -20,8 +20,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m course.demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the JupyterLab browser test (tests/test_browser.py); where it
+# cannot be installed (no root, no apt) that one test skips and says why
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "Chromium is not installed and could not be: the browser test will be skipped"
 
 bench: $(STAMP)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet '$(TORCH_SPEC)' \

@@ -24,9 +24,9 @@ CHAPTERS = (
                     "sigmoid_forward", "sigmoid_backward", "softmax_loss"),
             modules=UTILITIES + ("gradient_check",)),
     Chapter("03_shallow_net", graded=("TwoLayerNet",),
-            modules=UTILITIES + ("gradient_check", "layers", "optim", "solver")),
+            modules=UTILITIES + ("gradient_check", "layers", "optim", "solver", "widgets")),
     Chapter("04_deep_net", graded=("FullyConnectedNet",),
-            modules=UTILITIES + ("gradient_check", "layers", "optim", "solver")),
+            modules=UTILITIES + ("gradient_check", "layers", "optim", "solver", "widgets")),
 )
 
 BY_NAME = {chapter.name: chapter for chapter in CHAPTERS}

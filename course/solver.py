@@ -32,6 +32,8 @@ class Solver:
     num_train_samples, num_val_samples: how many examples the accuracy checks at
         the end of each epoch use (None: all of them).
     verbose: show a progress bar (a widget in Jupyter, text in a terminal).
+    diverge_factor: a loss above this many times the first one (at least 1) counts as
+        diverged, as does inf or NaN: training stops and says so.
     on_iteration, on_epoch: called with the solver after every step / every epoch;
         call ``solver.stop()`` from them to end training early.
 
@@ -56,6 +58,7 @@ class Solver:
         num_train_samples=1000,
         num_val_samples=None,
         verbose=True,
+        diverge_factor=100.0,
         on_iteration=None,
         on_epoch=None,
         seed=None,
@@ -76,6 +79,7 @@ class Solver:
         self.num_train_samples = num_train_samples
         self.num_val_samples = num_val_samples
         self.verbose = verbose
+        self.diverge_factor = diverge_factor
         self.on_iteration = on_iteration
         self.on_epoch = on_epoch
         self.rng = np.random.default_rng(seed)
@@ -119,6 +123,11 @@ class Solver:
             params[name], self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
         return loss
 
+    def _diverging(self, loss):
+        # a stable softmax keeps the loss finite even when training has blown up, so a
+        # loss far above where it started counts too
+        return not math.isfinite(loss) or loss > self.diverge_factor * max(1.0, self.loss_history[0])
+
     def check_accuracy(self, X, y, num_samples=None):
         """Accuracy of the model on (a random subset of num_samples of) X, y."""
         if num_samples is not None and len(X) > num_samples:
@@ -151,9 +160,10 @@ class Solver:
             while self.iteration < self.num_iterations and self.stop_reason is None:
                 loss = self._step()
                 self.iteration += 1
-                if not math.isfinite(loss):
+                if self._diverging(loss):
                     self.diverged = True
-                    self.stop(f"the loss became {loss} at step {self.iteration}: lower the learning rate")
+                    self.stop(f"the loss became {loss:.4g} at step {self.iteration} (it started at "
+                              f"{self.loss_history[0]:.3g}): lower the learning rate")
                 if self.iteration % self.iterations_per_epoch == 0 or self.iteration == self.num_iterations:
                     self._end_epoch()
                     bar.set_postfix(epoch=self.epoch, loss=f"{loss:.3f}", val_acc=f"{self.val_acc_history[-1]:.3f}", refresh=False)

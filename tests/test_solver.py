@@ -99,3 +99,10 @@ def test_bad_arguments_name_the_fix(data):
         make_solver(data, update_rule="sgdd")
     with pytest.raises(ValueError, match="X_val"):
         make_solver({k: v for k, v in data.items() if k != "X_val"})
+
+
+def test_a_loss_that_explodes_but_stays_finite_counts_as_diverged(data):
+    solver = make_solver(data, update_rule="adam", optim_config={"learning_rate": 50.0}, num_epochs=20).train()
+    assert solver.diverged
+    assert "it started at" in solver.stop_reason
+    assert max(solver.loss_history) > 100 * solver.loss_history[0]
