@@ -6,6 +6,7 @@ figure, and ``fig.savefig(path)`` writes it to a file.
 """
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def history_of(run):
@@ -48,6 +49,7 @@ def _format_axes(ax_loss, ax_acc, log_loss):
     if log_loss:
         ax_loss.set_yscale("log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy (dashed: train, solid: validation)")
+    ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
 
