@@ -4,6 +4,7 @@ Standalone on purpose (only nbformat, nbclient and jupyter_client): the sandbox 
 this file and the Python environment, not the autograder package or the course.
 """
 import json
+import os
 import sys
 
 import nbformat
@@ -11,7 +12,6 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-CELL_TIMEOUT = 30  # seconds; the course's graded cells finish in a few seconds headless
 OUTPUT_BYTES_PER_CELL = 100_000
 
 
@@ -28,11 +28,12 @@ class CappedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def main(source="submission.ipynb", target="executed.ipynb", status="status.json"):
+def main(source="submission.ipynb", target="executed.ipynb", status="status.json", cell_seconds="30"):
     notebook = nbformat.read(source, as_version=4)
+    os.remove(source)  # it holds the hidden tests: the student's code must not find it on disk
     # IPC transport: the sandbox has no network, and nothing outside can reach the kernel
     manager = KernelManager(kernel_name="python3", transport="ipc", ip="/tmp/kernel")
-    client = CappedClient(notebook, km=manager, timeout=CELL_TIMEOUT, allow_errors=True, interrupt_on_timeout=True,
+    client = CappedClient(notebook, km=manager, timeout=int(cell_seconds), allow_errors=True, interrupt_on_timeout=True,
                           record_timing=False, kernel_name="python3")
     state = {"finished": False, "error": None}
     try:

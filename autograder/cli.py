@@ -1,0 +1,114 @@
+"""`autograder`: release the chapters, and grade a class safely, in parallel, losing nothing."""
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder import grading, ingest, report, sandbox
+from autograder.release import build_release
+from course import curriculum
+
+
+def run_seed(out: Path):
+    """The seed of this output folder's probe inputs: drawn once, so a resumed or repeated run gives identical grades."""
+    path = out / "run.json"
+    if path.exists():
+        return json.loads(path.read_text())["seed"]
+    seed = secrets.randbits(63)
+    grading.write_atomically(path, json.dumps({"seed": seed}))
+    return seed
+
+
+def collect(submitted: Path, out: Path, assignment: str):
+    if submitted.is_file() and zipfile.is_zipfile(submitted):
+        unpacked = out / ".ingest"
+        if not unpacked.exists():
+            staging = out / ".ingest.partial"
+            staging.mkdir(parents=True, exist_ok=True)
+            ingest.safe_extract(submitted, staging)
+            os.replace(staging, unpacked)
+        entries = [p for p in unpacked.iterdir() if not p.name.startswith(".")]
+        # a zip of the layout often has one top folder (e.g. submitted/) around the students
+        root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / assignment).is_dir() else unpacked
+        return ingest.discover(root, assignment, assignment)
+    if not submitted.is_dir():
+        raise SystemExit(f"{submitted} is neither a folder of submissions nor a zip of one")
+    return ingest.discover(submitted, assignment, assignment)
+
+
+def grade(args):
+    assignment = args.assignment
+    if assignment not in curriculum.BY_NAME:
+        raise SystemExit(f"unknown assignment {assignment!r}; choose one of {', '.join(curriculum.BY_NAME)}")
+    bwrap = None if args.no_sandbox else sandbox.bubblewrap()
+    if bwrap is None and not args.no_sandbox:
+        raise SystemExit("No sandbox is available (bubblewrap, `apt-get install bubblewrap`, with user namespaces). "
+                         "Student code would run with your rights: refusing. Pass --no-sandbox to accept that.")
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        submissions = collect(args.submitted.resolve(), out, assignment)
+    except ingest.UnsafeArchive as error:
+        raise SystemExit(f"refusing the archive: {error}")
+    db_url = args.db_url or f"sqlite:///{out / 'gradebook.db'}"
+    source, release = grading.prepare_gradebook(out / ".nbgrader", assignment, db_url)
+    ctx = grading.Context(assignment, out, db_url, source, release, bwrap, run_seed(out))
+    start = time.perf_counter()
+    results, todo = [], []
+    for submission in submissions:
+        done = grading.load_result(out, submission.student_id)
+        digest = grading.hashlib.sha256(submission.path.read_bytes()).hexdigest() if submission.path else ""
+        if done is not None and done.submission_sha256 == digest and not args.regrade:
+            results.append(done)  # resumed: graded before this run was interrupted
+        else:
+            todo.append(submission)
+    with ThreadPoolExecutor(max_workers=args.workers) as pool, \
+            tqdm(total=len(submissions), initial=len(results), desc=f"grading {assignment}", unit="student") as bar:
+        futures = {pool.submit(grading.grade_submission, s, ctx): s for s in todo}
+        for future in as_completed(futures):
+            submission = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - one broken submission never stops the class
+                result = grading.Result(submission.student_id, "error", f"the grader failed: {type(error).__name__}: {error}")
+            grading.save_result(out, result)
+            results.append(result)
+            bar.update(1)
+    report.write_report(out, assignment, results)
+    failed = sum(r.status != "ok" for r in results)
+    print(f"graded {len(results)} submissions of {assignment} ({len(results) - failed} ok, {failed} with problems) "
+          f"in {time.perf_counter() - start:.1f} s; grades in {out / 'grades.csv'}, report in {out / 'report.html'}")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    g = commands.add_parser("grade", help="grade a class's submissions of one chapter")
+    g.add_argument("submitted", type=Path, help="SUBMITTED/<student>/<assignment>/<notebook>.ipynb, a zip of it, "
+                                                "or a folder of <student>.ipynb")
+    g.add_argument("--assignment", required=True, help="chapter, e.g. 02_backprop")
+    g.add_argument("--out", type=Path, required=True, help="where grades.csv, feedback/ and the report go")
+    g.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)), help="notebooks graded at once")
+    g.add_argument("--db-url", help="nbgrader gradebook URL (default: sqlite in OUT; e.g. postgresql://user@host/db)")
+    g.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe)")
+    g.add_argument("--regrade", action="store_true", help="grade again even what an earlier run finished")
+    r = commands.add_parser("release", help="regenerate release/ from source_notebooks/ (same as `make release`)")
+    r.add_argument("--course-dir", type=Path, default=grading.ROOT)
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        build_release(args.course_dir.resolve())
+        print("release/ regenerated")
+        return 0
+    return grade(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
