@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # CPU build that pip finds on this machine's disk; any torch>=2.2 works.
 TORCH_SPEC ?= torch==2.13.*
 
-.PHONY: demo test bench release lab browser clean
+.PHONY: demo test bench release lab system-deps clean
 
 # editable in compat mode: a plain path entry, so a chapter's own course/ slice
 # (release/<chapter>/course) shadows the whole package inside that chapter
@@ -17,23 +17,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e '.[test]'
 	touch $@
 
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(BIN)/python -m course.demo
+	@echo; echo "Grading the bundled example submissions of 02_backprop (examples/submitted/) in the sandbox:"
+	$(BIN)/autograder grade examples/submitted --assignment 02_backprop --out out/grading --workers 2 --regrade
 
-test: $(STAMP) browser
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
-# Debian's Chromium for the JupyterLab browser test (tests/test_browser.py); where it
-# cannot be installed (no root, no apt) that one test skips and says why
-browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-		|| echo "Chromium is not installed and could not be: the browser test will be skipped"
-
-bench: $(STAMP)
-	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet '$(TORCH_SPEC)' \
-		|| echo "PyTorch could not be installed: the table will show NumPy only"
-	$(BIN)/python -m benchmarks.run
+# Debian packages the tests need: chromium (the JupyterLab browser test) and bubblewrap
+# (the autograder's sandbox). Installed where missing and possible (root with apt-get);
+# elsewhere the tests that need them skip and say why.
+system-deps:
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+			|| echo "could not install$$missing: the tests that need it will skip"; \
+		else echo "missing$$missing (needs root and apt-get): the tests that need it will skip"; fi; \
+	fi
 
 release: $(STAMP)
 	$(BIN)/python -m autograder.release

@@ -3,7 +3,9 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import sys
+import warnings
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -29,15 +31,18 @@ def run_seed(out: Path):
 def collect(submitted: Path, out: Path, assignment: str):
     if submitted.is_file() and zipfile.is_zipfile(submitted):
         unpacked = out / ".ingest"
+        skipped_file = out / ".ingest-skipped.json"
         if not unpacked.exists():
             staging = out / ".ingest.partial"
-            staging.mkdir(parents=True, exist_ok=True)
-            ingest.safe_extract(submitted, staging)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            grading.write_atomically(skipped_file, json.dumps(ingest.safe_extract(submitted, staging)))
             os.replace(staging, unpacked)
+        skipped = json.loads(skipped_file.read_text())
         entries = [p for p in unpacked.iterdir() if not p.name.startswith(".")]
         # a zip of the layout often has one top folder (e.g. submitted/) around the students
         root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not (entries[0] / assignment).is_dir() else unpacked
-        return ingest.discover(root, assignment, assignment)
+        return ingest.mark_unsafe(ingest.discover(root, assignment, assignment), skipped, assignment)
     if not submitted.is_dir():
         raise SystemExit(f"{submitted} is neither a folder of submissions nor a zip of one")
     return ingest.discover(submitted, assignment, assignment)
@@ -55,11 +60,12 @@ def grade(args):
     out.mkdir(parents=True, exist_ok=True)
     try:
         submissions = collect(args.submitted.resolve(), out, assignment)
-    except ingest.UnsafeArchive as error:
+    except (ingest.UnsafeArchive, zipfile.BadZipFile) as error:
         raise SystemExit(f"refusing the archive: {error}")
     db_url = args.db_url or f"sqlite:///{out / 'gradebook.db'}"
     source, release = grading.prepare_gradebook(out / ".nbgrader", assignment, db_url)
-    ctx = grading.Context(assignment, out, db_url, source, release, bwrap, run_seed(out))
+    limits = sandbox.Limits(wall_seconds=args.timeout, cell_seconds=args.cell_timeout)
+    ctx = grading.Context(assignment, out, db_url, source, release, bwrap, run_seed(out), limits)
     start = time.perf_counter()
     results, todo = [], []
     for submission in submissions:
@@ -82,6 +88,7 @@ def grade(args):
             results.append(result)
             bar.update(1)
     report.write_report(out, assignment, results)
+    print(report.table(results))
     failed = sum(r.status != "ok" for r in results)
     print(f"graded {len(results)} submissions of {assignment} ({len(results) - failed} ok, {failed} with problems) "
           f"in {time.perf_counter() - start:.1f} s; grades in {out / 'grades.csv'}, report in {out / 'report.html'}")
@@ -89,6 +96,8 @@ def grade(args):
 
 
 def main(argv=None):
+    # nbgrader's gradebook trips SQLAlchemy warnings that say nothing to an instructor
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     g = commands.add_parser("grade", help="grade a class's submissions of one chapter")
@@ -99,6 +108,8 @@ def main(argv=None):
     g.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)), help="notebooks graded at once")
     g.add_argument("--db-url", help="nbgrader gradebook URL (default: sqlite in OUT; e.g. postgresql://user@host/db)")
     g.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe)")
+    g.add_argument("--cell-timeout", type=int, default=30, help="seconds one cell may run (default 30)")
+    g.add_argument("--timeout", type=int, default=300, help="seconds one notebook may run in all (default 300)")
     g.add_argument("--regrade", action="store_true", help="grade again even what an earlier run finished")
     r = commands.add_parser("release", help="regenerate release/ from source_notebooks/ (same as `make release`)")
     r.add_argument("--course-dir", type=Path, default=grading.ROOT)

@@ -29,26 +29,32 @@ class UnsafeArchive(ValueError):
 
 
 def safe_extract(archive: Path, target: Path):
-    """Extract a zip, refusing absolute paths, `..`, symlinks and archives that unpack too large."""
+    """Extract a zip, skipping entries with absolute paths, `..` or symlinks; refuse one that unpacks too large.
+
+    Returns {entry name: reason} for the skipped entries, so the student they belong to gets
+    a row that says why, while everyone else is graded.
+    """
+    skipped = {}
     with zipfile.ZipFile(archive) as zf:
-        total = 0
+        total = sum(info.file_size for info in zf.infolist())
+        if total > MAX_ZIP_BYTES:
+            raise UnsafeArchive(f"{archive.name} unpacks to more than {MAX_ZIP_BYTES // 1024**3} GiB")
         for info in zf.infolist():
-            name = PurePosixPath(info.filename)
-            if name.is_absolute() or ".." in name.parts or "\\" in info.filename:
-                raise UnsafeArchive(f"{archive.name} contains the path {info.filename!r}, which points outside it")
+            name = PurePosixPath(info.filename.replace("\\", "/"))
+            if name.is_absolute() or ".." in name.parts:
+                skipped[info.filename] = f"the archive entry {info.filename!r} points outside the archive; not extracted"
+                continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise UnsafeArchive(f"{archive.name} contains a symbolic link ({info.filename})")
-            total += info.file_size
-            if total > MAX_ZIP_BYTES:
-                raise UnsafeArchive(f"{archive.name} unpacks to more than {MAX_ZIP_BYTES // 1024**3} GiB")
-        for info in zf.infolist():
-            destination = target / info.filename
+                skipped[info.filename] = f"the archive entry {info.filename!r} is a symbolic link; not extracted"
+                continue
+            destination = target / name
             if info.is_dir():
                 destination.mkdir(parents=True, exist_ok=True)
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as source, open(destination, "wb") as out:
                 out.write(source.read(MAX_NOTEBOOK_BYTES + 1))
+    return skipped
 
 
 def _pick_notebook(student_id, folder: Path, assignment: str, notebook: str):
@@ -83,6 +89,26 @@ def discover(root: Path, assignment: str, notebook: str):
             submission.status, submission.path = "invalid", None
             submission.message = f"{submission.student_id!r} is not a usable student id (letters, digits, _.@+- only)"
     return submissions
+
+
+def mark_unsafe(submissions, skipped, assignment):
+    """Students with a refused archive entry get status "unsafe" (an entry <student>/<assignment>/...
+    names its student even when nothing of theirs was extracted); entries of no student share one row."""
+    by_id = {s.student_id: s for s in submissions}
+    unclaimed = []
+    for name, reason in skipped.items():
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        owners = [s for s in by_id if s in parts]
+        if not owners and assignment in parts[1:] and ".." not in parts[: parts.index(assignment)]:
+            owners = [parts[parts.index(assignment) - 1]]
+        if not owners:
+            unclaimed.append(reason)
+        for student_id in owners:
+            by_id.setdefault(student_id, Submission(student_id, None))
+            by_id[student_id].status, by_id[student_id].path, by_id[student_id].message = "unsafe", None, reason
+    if unclaimed:
+        by_id["_archive"] = Submission("_archive", None, "unsafe", "; ".join(unclaimed))
+    return sorted(by_id.values(), key=lambda s: s.student_id)
 
 
 def read_notebook(path: Path):

@@ -25,6 +25,16 @@ def write_grades(out: Path, assignment: str, results):
     write_atomically(out / "grades.csv", buffer.getvalue())
 
 
+def table(results, width=70):
+    """A plain-text grade table for the terminal."""
+    lines = [f"{'student':28s} {'score':>9s}  {'status':8s} message", "-" * (50 + width // 2)]
+    for r in sorted(results, key=lambda r: r.student_id):
+        failed = [k for k, t in r.tests.items() if not t["passed"]]
+        note = r.message or (f"failed: {', '.join(failed)}" if failed else "")
+        lines.append(f"{r.student_id[:28]:28s} {r.score:4g} / {r.max_score:<3g} {r.status:8s} {note[:width]}")
+    return "\n".join(lines)
+
+
 def pass_rates(results):
     """{test: fraction of graded students who passed it}, in the order the tests appear."""
     graded = [r for r in results if r.tests]

@@ -8,7 +8,7 @@ import os
 import sys
 
 import nbformat
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
@@ -32,7 +32,8 @@ def main(source="submission.ipynb", target="executed.ipynb", status="status.json
     notebook = nbformat.read(source, as_version=4)
     os.remove(source)  # it holds the hidden tests: the student's code must not find it on disk
     # IPC transport: the sandbox has no network, and nothing outside can reach the kernel
-    manager = KernelManager(kernel_name="python3", transport="ipc", ip="/tmp/kernel")
+    # the async manager: with the synchronous one nbclient never notices a dead kernel
+    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip="/tmp/kernel")
     client = CappedClient(notebook, km=manager, timeout=int(cell_seconds), allow_errors=True, interrupt_on_timeout=True,
                           record_timing=False, kernel_name="python3")
     state = {"finished": False, "error": None}

@@ -1,6 +1,6 @@
 """The loss-curve explorer used as a person uses it: JupyterLab in headless Chromium, driven by Playwright.
 
-Needs Debian's chromium (`make browser` installs it as root); skips, saying so, where it cannot be had.
+Needs Debian's chromium (`make system-deps` installs it as root); skips, saying so, where it cannot be had.
 The screenshot lands in out/explorer.png.
 """
 import json
@@ -38,7 +38,7 @@ def free_port():
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed: `make browser` installs Debian's chromium (needs root and apt-get)")
+        pytest.skip("Chromium is not installed: `make system-deps` installs Debian's chromium (needs root and apt-get)")
     work = tmp_path_factory.mktemp("lab")
     notebook = new_notebook(cells=[
         new_code_cell("from course.data import load_mnist\nfrom course.widgets import LossExplorer\ndata = load_mnist()"),
