@@ -43,7 +43,7 @@ release: $(STAMP)
 
 # JupyterLab on the student notebooks
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=release
+	$(BIN)/jupyter lab --notebook-dir=release $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -143,7 +143,10 @@ def sanitize(notebook, ctx, student_id):
 # ---- step 3: run in the sandbox -----------------------------------------------------------------
 
 def run_in_sandbox(notebook, ctx, student_id, workdir: Path):
-    """Execute notebook + probe cell in the sandbox; returns (executed notebook or None, runner state, probe outputs)."""
+    """Execute notebook + probe cell in the sandbox.
+
+    Returns (executed notebook or None, runner state, probe inputs, probe outputs).
+    """
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     copy_course_slice(curriculum.BY_NAME[ctx.assignment], workdir)
@@ -177,7 +180,7 @@ def run_in_sandbox(notebook, ctx, student_id, workdir: Path):
                   f"the notebook's process was killed (exit {outcome.returncode}): it may have used too much memory, "
                   f"CPU time or disk")
         state = {"finished": False, "error": reason}
-    return executed, state, read_probe_outputs(workdir)
+    return executed, state, inputs, read_probe_outputs(workdir)
 
 
 def read_probe_outputs(workdir):
@@ -306,10 +309,10 @@ def grade_submission(submission: ingest.Submission, ctx: Context) -> Result:
         result.status, result.message = "invalid", str(error)
         return _finish(result, start)
     notebook = sanitize(rebuild(student, ctx.source), ctx, submission.student_id)
-    executed, state, outputs = run_in_sandbox(notebook, ctx, submission.student_id, ctx.out / ".work" / submission.student_id)
+    executed, state, inputs, outputs = run_in_sandbox(notebook, ctx, submission.student_id,
+                                                      ctx.out / ".work" / submission.student_id)
     if executed is None:
         executed = notebook
-    inputs = dict(np.load(ctx.out / ".work" / submission.student_id / probes.INPUTS_FILE))
     verdicts = probes.verify(ctx.assignment, inputs, outputs)
     result.tests = score(executed, state, verdicts, ctx, submission.student_id)
     result.score = sum(t["points"] for t in result.tests.values())

@@ -55,6 +55,8 @@ def sandbox_command(bwrap, workdir: Path, readonly: dict, limits: Limits, env: d
     if os.geteuid() != 0:
         # unprivileged: a user namespace; the sandbox's processes count against this user's limits
         args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    # the private /tmp first: mounted after the binds, it would hide an environment that lives under /tmp
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     binds = {p: p for p in ("/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc/alternatives", "/etc/fonts",
                             "/etc/ld.so.cache") if os.path.exists(p)}
     binds.update({root: root for root in _python_roots()})
@@ -65,8 +67,7 @@ def sandbox_command(bwrap, workdir: Path, readonly: dict, limits: Limits, env: d
         args += ["--perms", "0755", "--dir", parent]
     for host, inside in binds.items():
         args += ["--ro-bind", host, inside]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
-             "--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
+    args += ["--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
     for key, value in env.items():
         args += ["--setenv", key, value]
     rlimits = [f"--cpu={limits.cpu_seconds}", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",

@@ -12,6 +12,7 @@ import pytest
 from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
+from autograder import corpus
 from autograder.release import tool_env
 from course import curriculum
 
@@ -20,50 +21,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = [c.name for c in curriculum.CHAPTERS]
 
-# chapter 2 with one typical mistake in three of its exercises
-TYPICAL_MISTAKES = {
-    "affine_backward": '''
-def affine_backward(dout, cache):
-    x, w, b = cache
-    dx = (dout @ w.T).reshape(x.shape)
-    dw = dout.T @ x.reshape(x.shape[0], -1)
-    return dx, dw, dout.sum(axis=0)
-''',
-    "relu_backward": '''
-def relu_backward(dout, cache):
-    return dout * (dout > 0)
-''',
-    "softmax_loss": '''
-def softmax_loss(scores, y):
-    probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
-    N = len(y)
-    dscores = probs.copy()
-    dscores[np.arange(N), y] -= 1
-    return -np.mean(np.log(probs[np.arange(N), y])), dscores / N
-''',
-}
-
-
 def nbgrader(*args, course_dir):
     return subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course_dir}",
                            f"--CourseDirectory.db_url=sqlite:///{course_dir}/gradebook.db"],
                           cwd=course_dir, env=tool_env(), capture_output=True, text=True, timeout=900)
-
-
-def answers_of(notebook):
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
-
-
-def submission_with(release_nb, replacements):
-    notebook = nbformat.read(release_nb, as_version=4)
-    cells = answers_of(notebook)
-    source = nbformat.read(ROOT / "source_notebooks" / "02_backprop" / "02_backprop.ipynb", as_version=4)
-    for grade_id, cell in answers_of(source).items():  # the right answer everywhere ...
-        cells[grade_id].source = cell.source
-    for grade_id, code in replacements.items():  # ... but for the typical mistakes
-        cells[grade_id].source = code.strip()
-    return notebook
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +44,7 @@ def graded(tmp_path_factory):
         if chapter == "02_backprop":
             target = course / "submitted" / "mistakes" / chapter
             target.mkdir(parents=True)
-            nbformat.write(submission_with(ROOT / "release" / chapter / f"{chapter}.ipynb", TYPICAL_MISTAKES),
-                           target / f"{chapter}.ipynb")
+            nbformat.write(corpus.notebook(replace=corpus.TYPICAL_MISTAKES), target / f"{chapter}.ipynb")
         start = time.perf_counter()
         result = nbgrader("autograde", chapter, "--create", course_dir=course)
         seconds[chapter] = time.perf_counter() - start
