@@ -38,6 +38,11 @@ system-deps:
 		else echo "missing$$missing (needs root and apt-get): the tests that need it will skip"; fi; \
 	fi
 
+bench: $(STAMP)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet '$(TORCH_SPEC)' \
+		|| echo "PyTorch could not be installed: the table will show NumPy only"
+	$(BIN)/python -m benchmarks.run
+
 release: $(STAMP)
 	$(BIN)/python -m autograder.release
 

@@ -3,6 +3,7 @@
 Every step works on a copy in the grader's own folder; the submission is only read.
 """
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -16,8 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+import nbgrader
 import numpy as np
 from jupyter_core.paths import jupyter_config_dir
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from traitlets.config import Config
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, LimitOutput, \
     OverwriteCells, OverwriteKernelspec, SaveAutoGrades
@@ -163,7 +168,9 @@ def run_in_sandbox(notebook, ctx, student_id, workdir: Path):
                str(ctx.limits.cell_seconds)]
     if ctx.bwrap:
         sandbox.hand_over(workdir)
-        command = sandbox.sandbox_command(ctx.bwrap, workdir, {ROOT / "data" / "mnist": "/data/mnist"},
+        env["MPLCONFIGDIR"] = "/mplcache"
+        command = sandbox.sandbox_command(ctx.bwrap, workdir, {ROOT / "data" / "mnist": "/data/mnist",
+                                                               matplotlib_cache(ctx.out): "/mplcache"},
                                           ctx.limits, env, command)
         outcome = sandbox.run(command, workdir, ctx.limits, {"PATH": "/usr/bin:/bin"})
     else:
@@ -181,6 +188,18 @@ def run_in_sandbox(notebook, ctx, student_id, workdir: Path):
                   f"CPU time or disk")
         state = {"finished": False, "error": reason}
     return executed, state, inputs, read_probe_outputs(workdir)
+
+
+def matplotlib_cache(out: Path):
+    """A matplotlib font cache built once per grading run and shared read-only: without it every
+    sandbox, starting with an empty home, spends a second or more rebuilding it."""
+    cache = out / ".mplcache"
+    if not (cache / "ready").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, "MPLCONFIGDIR": str(cache)},
+                       check=True, capture_output=True)
+        (cache / "ready").write_text("")
+    return cache
 
 
 def read_probe_outputs(workdir):
@@ -253,23 +272,28 @@ def feedback_html(executed, tests, ctx, student_id):
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
         elif cell.cell_type == "code":
             cell.outputs = [_scrubbed(o, hidden_lines) for o in cell.outputs]
-    from nbconvert.exporters import HTMLExporter
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from traitlets.config import Config
-    import nbgrader
-    templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
-    config = Config()
-    config.HTMLExporter.template_name = "feedback"
-    config.HTMLExporter.extra_template_basedirs = [str(templates)]
-    config.HTMLExporter.extra_template_paths = [str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" /
-                                                    "static" / "node_modules" / "bootstrap" / "dist" / "css")]
-    exporter = HTMLExporter(config=config)
+    exporter = feedback_exporter()
     resources = {**resources_for(ctx, student_id), "config_dir": jupyter_config_dir()}
     with ctx.db_lock:
         notebook, resources = GetGrades().preprocess(notebook, resources)
-    notebook, resources = CSSHTMLHeaderPreprocessor().preprocess(notebook, resources)
-    html, _ = exporter.from_notebook_node(notebook, resources=resources)
+    with _EXPORTER_LOCK:
+        notebook, resources = CSSHTMLHeaderPreprocessor().preprocess(notebook, resources)
+        html, _ = exporter.from_notebook_node(notebook, resources=resources)
     return html
+
+
+_EXPORTER_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def feedback_exporter():
+    """nbgrader's feedback page exporter, built once: compiling its templates costs more than rendering."""
+    templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.extra_template_basedirs = [str(templates / "templates")]
+    config.HTMLExporter.extra_template_paths = [str(templates / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    return HTMLExporter(config=config)
 
 
 def hidden_test_lines(source, release):

@@ -29,3 +29,11 @@ def test_readme_names_two_commands_that_the_makefile_and_ci_run():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_make_command_the_readme_mentions_is_a_makefile_target():
+    mentioned = set(re.findall(r"`make ([a-z-]+)`|^make ([a-z-]+)", (ROOT / "README.md").read_text(), re.M))
+    mentioned = {a or b for a, b in mentioned}
+    targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M))
+    assert {"demo", "test", "bench", "release", "lab"} <= mentioned
+    assert mentioned <= targets, f"the README names make targets the Makefile lacks: {sorted(mentioned - targets)}"
