@@ -1,5 +1,6 @@
 """The project's own files install what it needs: conda's list matches pip's, and the README's commands exist."""
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -37,3 +38,8 @@ def test_every_make_command_the_readme_mentions_is_a_makefile_target():
     targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M))
     assert {"demo", "test", "bench", "release", "lab"} <= mentioned
     assert mentioned <= targets, f"the README names make targets the Makefile lacks: {sorted(mentioned - targets)}"
+
+
+def test_the_example_submissions_that_make_demo_grades_are_in_the_repository():
+    tracked = subprocess.run(["git", "ls-files", "examples/submitted"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert len([p for p in tracked if p.endswith("/02_backprop/02_backprop.ipynb")]) == 5
