@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from autograder.grading import write_atomically
 
@@ -49,6 +50,7 @@ def plot_report(results, assignment):
     top = max([r.max_score for r in results] + [1])
     ax_hist.hist(scores, bins=np.arange(0, top + 2) - 0.5, color="#3465a4", edgecolor="white")
     ax_hist.set(xlabel=f"autograded score (of {top:g})", ylabel="students", title=f"{assignment}: scores")
+    ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
     rates = pass_rates(results)
     names = list(rates)[::-1]
     ax_rate.barh(names, [rates[n] for n in names], color=["#c00000" if rates[n] < 0.5 else "#4e9a06" for n in names])
