@@ -70,8 +70,7 @@ def grade(args):
     results, todo = [], []
     for submission in submissions:
         done = grading.load_result(out, submission.student_id)
-        digest = grading.hashlib.sha256(submission.path.read_bytes()).hexdigest() if submission.path else ""
-        if done is not None and done.submission_sha256 == digest and not args.regrade:
+        if done is not None and done.submission_sha256 == submission.digest and not args.regrade:
             results.append(done)  # resumed: graded before this run was interrupted
         else:
             todo.append(submission)

@@ -4,7 +4,6 @@ Every step works on a copy in the grader's own folder; the submission is only re
 """
 import copy
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -63,6 +62,10 @@ class Context:
     seed: int
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     db_lock: threading.Lock = field(default_factory=threading.Lock)
+    hidden_lines: set = field(init=False)  # lines of the hidden tests, which feedback must never quote
+
+    def __post_init__(self):
+        self.hidden_lines = hidden_test_lines(self.source, self.release)
 
 
 @dataclass
@@ -260,7 +263,6 @@ def score(executed, state, verdicts, ctx, student_id):
 def feedback_html(executed, tests, ctx, student_id):
     """nbgrader's feedback page, with test cells as the student saw them and no tracebacks."""
     released = {nb_meta(c).get("grade_id"): c.source for c in ctx.release.cells if is_test(c)}
-    hidden_lines = hidden_test_lines(ctx.source, ctx.release)
     notebook = copy.deepcopy(executed)
     notebook.cells = [c for c in notebook.cells if c.get("metadata", {}).get("grader") != "probe"]
     for cell in notebook.cells:
@@ -271,7 +273,7 @@ def feedback_html(executed, tests, ctx, student_id):
             text = "Passed." if test.get("passed") else f"Failed: {test.get('message', '')}"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
         elif cell.cell_type == "code":
-            cell.outputs = [_scrubbed(o, hidden_lines) for o in cell.outputs]
+            cell.outputs = [_scrubbed(o, ctx.hidden_lines) for o in cell.outputs]
     exporter = feedback_exporter()
     resources = {**resources_for(ctx, student_id), "config_dir": jupyter_config_dir()}
     with ctx.db_lock:
@@ -323,8 +325,7 @@ def grade_submission(submission: ingest.Submission, ctx: Context) -> Result:
                     max_score=sum(float(nb_meta(c).get("points", 0)) for c in ctx.source.cells if is_test(c)),
                     manual_max=sum(float(nb_meta(c).get("points", 0)) for c in ctx.source.cells
                                    if nb_meta(c).get("grade") and nb_meta(c).get("solution")))
-    if submission.path is not None:
-        result.submission_sha256 = hashlib.sha256(submission.path.read_bytes()).hexdigest()
+    result.submission_sha256 = submission.digest
     if submission.status != "ok":
         return _finish(result, start)
     try:

@@ -3,10 +3,12 @@
 Layouts: nbgrader's SUBMITTED/<student>/<assignment>/<notebook>.ipynb, a zip of that,
 or an LMS export SUBMITTED/<student>.ipynb. Submissions are only read, never changed.
 """
+import hashlib
 import re
 import stat
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import nbformat
@@ -22,6 +24,11 @@ class Submission:
     path: Path | None  # the notebook to grade, or None
     status: str = "ok"  # ok, or why it cannot be graded
     message: str = ""
+
+    @cached_property
+    def digest(self):
+        """SHA-256 of the notebook file ("" without one): a resumed run regrades only what changed."""
+        return hashlib.sha256(self.path.read_bytes()).hexdigest() if self.path is not None else ""
 
 
 class UnsafeArchive(ValueError):
