@@ -25,12 +25,15 @@ demo: $(STAMP) system-deps
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
-# Debian packages the tests need: chromium (the JupyterLab browser test) and bubblewrap
-# (the autograder's sandbox). Installed where missing and possible (root with apt-get);
-# elsewhere the tests that need them skip and say why.
+# Debian packages the tests need: chromium (the JupyterLab browser test), bubblewrap
+# (the autograder's sandbox) and postgresql (a throwaway server for the shared-gradebook test).
+# Installed where missing and possible (root with apt-get); elsewhere the tests that need
+# them skip and say why.
 system-deps:
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+		|| missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \

@@ -28,7 +28,7 @@ from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateId
 from nbgrader.utils import determine_grade
 
 from autograder import ingest, probes, sandbox
-from autograder.release import copy_course_slice, tool_env
+from autograder.release import NBGRADER, copy_course_slice, tool_env
 from course import curriculum
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,11 +61,14 @@ class Context:
     bwrap: str | None  # None: --no-sandbox
     seed: int
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    workers: int = 1  # notebooks running at once, each in its own sandbox
     db_lock: threading.Lock = field(default_factory=threading.Lock)
+    sandboxes: threading.Semaphore = field(init=False)
     hidden_lines: set = field(init=False)  # lines of the hidden tests, which feedback must never quote
 
     def __post_init__(self):
         self.hidden_lines = hidden_test_lines(self.source, self.release)
+        self.sandboxes = threading.Semaphore(self.workers)
 
 
 @dataclass
@@ -150,6 +153,9 @@ def sanitize(notebook, ctx, student_id):
 
 # ---- step 3: run in the sandbox -----------------------------------------------------------------
 
+RESULT_FILES = ("executed.ipynb", "status.json", probes.OUTPUTS_FILE)  # what the runner hands back
+
+
 def run_in_sandbox(notebook, ctx, student_id, workdir: Path):
     """Execute notebook + probe cell in the sandbox.
 
@@ -161,31 +167,37 @@ def run_in_sandbox(notebook, ctx, student_id, workdir: Path):
     rng = np.random.default_rng([ctx.seed, zlib.crc32(student_id.encode())])
     inputs = probes.draw_inputs(ctx.assignment, rng)
     np.savez(workdir / probes.INPUTS_FILE, **inputs)
-    probe_cell = nbformat.v4.new_code_cell(probes.probe_source(ctx.assignment), metadata={"grader": "probe"})
-    nbformat.write(nbformat.from_dict({**notebook, "cells": notebook.cells + [probe_cell]}), workdir / "submission.ipynb")
+    for name in RESULT_FILES:
+        (workdir / name).touch()
     shutil.copy(RUNNER, workdir / ".runner.py")
-    env = {"PATH": f"{Path(PYTHON_IN_SANDBOX).parent}:/usr/bin:/bin", "HOME": sandbox.SANDBOX_HOME,
+    folder = sandbox.GRADER_DIR if ctx.bwrap else str(workdir)  # the grader's folder, as the runner sees it
+    probe_cell = nbformat.v4.new_code_cell(probes.probe_source(ctx.assignment, folder), metadata={"grader": "probe"})
+    # on the runner's stdin: the notebook holds the hidden tests, so it is never written where the student's code runs
+    stdin = nbformat.writes(nbformat.from_dict({**notebook, "cells": notebook.cells + [probe_cell]})).encode()
+    env = {"PYTHONPATH": folder, "PATH": f"{Path(PYTHON_IN_SANDBOX).parent}:/usr/bin:/bin", "HOME": sandbox.SANDBOX_HOME,
            "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde", "COURSE_MNIST_DIR": "/data/mnist",
            "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1"}
-    command = [PYTHON_IN_SANDBOX, ".runner.py", "submission.ipynb", "executed.ipynb", "status.json",
-               str(ctx.limits.cell_seconds)]
     if ctx.bwrap:
-        sandbox.hand_over(workdir)
+        sandbox.hand_over([workdir / name for name in RESULT_FILES])
         env["MPLCONFIGDIR"] = "/mplcache"
-        command = sandbox.sandbox_command(ctx.bwrap, workdir, {ROOT / "data" / "mnist": "/data/mnist",
-                                                               matplotlib_cache(ctx.out): "/mplcache"},
+        command = [PYTHON_IN_SANDBOX, f"{folder}/.runner.py", folder, sandbox.SANDBOX_HOME, str(ctx.limits.cell_seconds)]
+        command = sandbox.sandbox_command(ctx.bwrap, workdir, RESULT_FILES,
+                                          {ROOT / "data" / "mnist": "/data/mnist", matplotlib_cache(ctx.out): "/mplcache"},
                                           ctx.limits, env, command)
-        outcome = sandbox.run(command, workdir, ctx.limits, {"PATH": "/usr/bin:/bin"})
+        outcome = sandbox.run(command, workdir, ctx.limits, {"PATH": "/usr/bin:/bin"}, stdin)
     else:
-        env.update(HOME=str(workdir), COURSE_MNIST_DIR=str(ROOT / "data" / "mnist"))
-        outcome = sandbox.run(sandbox.unsandboxed_command(workdir, ctx.limits, command), workdir, ctx.limits, env)
+        home = workdir / "home"
+        home.mkdir()
+        env.update(HOME=str(home), COURSE_MNIST_DIR=str(ROOT / "data" / "mnist"))
+        command = [PYTHON_IN_SANDBOX, f"{folder}/.runner.py", folder, str(home), str(ctx.limits.cell_seconds)]
+        outcome = sandbox.run(sandbox.unsandboxed_command(workdir, ctx.limits, command), workdir, ctx.limits, env, stdin)
     executed = state = None
     try:
         executed = nbformat.read(workdir / "executed.ipynb", as_version=4)
         state = json.loads((workdir / "status.json").read_text())
     except Exception:  # noqa: BLE001 - a killed run leaves nothing (or garbage) behind
         pass
-    if state is None:
+    if not isinstance(state, dict):
         reason = (f"the notebook did not finish within {ctx.limits.wall_seconds} s" if outcome.timed_out else
                   f"the notebook's process was killed (exit {outcome.returncode}): it may have used too much memory, "
                   f"CPU time or disk")
@@ -197,12 +209,16 @@ def matplotlib_cache(out: Path):
     """A matplotlib font cache built once per grading run and shared read-only: without it every
     sandbox, starting with an empty home, spends a second or more rebuilding it."""
     cache = out / ".mplcache"
-    if not (cache / "ready").exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, "MPLCONFIGDIR": str(cache)},
-                       check=True, capture_output=True)
-        (cache / "ready").write_text("")
+    with _FONT_CACHE_LOCK:
+        if not (cache / "ready").exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
+                           env={**os.environ, "MPLCONFIGDIR": str(cache)}, check=True, capture_output=True)
+            (cache / "ready").write_text("")
     return cache
+
+
+_FONT_CACHE_LOCK = threading.Lock()
 
 
 def read_probe_outputs(workdir):
@@ -334,8 +350,11 @@ def grade_submission(submission: ingest.Submission, ctx: Context) -> Result:
         result.status, result.message = "invalid", str(error)
         return _finish(result, start)
     notebook = sanitize(rebuild(student, ctx.source), ctx, submission.student_id)
-    executed, state, inputs, outputs = run_in_sandbox(notebook, ctx, submission.student_id,
-                                                      ctx.out / ".work" / submission.student_id)
+    # only the notebook's run holds a sandbox slot: rebuilding the next notebook and writing the last
+    # one's feedback happen while the kernels start, which leaves the cores idle for a moment
+    with ctx.sandboxes:
+        executed, state, inputs, outputs = run_in_sandbox(notebook, ctx, submission.student_id,
+                                                          ctx.out / ".work" / submission.student_id)
     if executed is None:
         executed = notebook
     verdicts = probes.verify(ctx.assignment, inputs, outputs)
@@ -382,7 +401,7 @@ def prepare_gradebook(course_dir: Path, assignment: str, db_url: str):
     source.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "source_notebooks" / assignment / f"{assignment}.ipynb", source)
     shutil.copy(ROOT / "nbgrader_config.py", course_dir)
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
+    result = subprocess.run([*NBGRADER, "generate_assignment", assignment, "--force",
                              f"--CourseDirectory.root={course_dir}", f"--CourseDirectory.db_url={db_url}",
                              "--log-level=WARN"], cwd=course_dir, env=tool_env(), capture_output=True, text=True)
     if result.returncode != 0:

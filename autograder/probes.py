@@ -16,9 +16,9 @@ OUTPUTS_FILE = "probe_outputs.npz"
 
 # Runs in the student's kernel after the last cell. It only calls the student's functions and
 # writes arrays; nothing it does is trusted. Names start with _grader_ to stay out of the way.
-PROBE_PRELUDE = f'''
+PROBE_PRELUDE = '''
 import numpy as _grader_np
-_grader_in = dict(_grader_np.load("{INPUTS_FILE}", allow_pickle=False))
+_grader_in = dict(_grader_np.load({inputs!r}, allow_pickle=False))
 _grader_out = {{}}
 
 
@@ -29,7 +29,7 @@ def _grader_record(name, call):
     except BaseException as error:
         _grader_out[name + ".error"] = _grader_np.array(type(error).__name__ + ": " + str(error)[:300])
 '''
-PROBE_EPILOGUE = f'\n_grader_np.savez("{OUTPUTS_FILE}", **_grader_out)\n'
+PROBE_EPILOGUE = '\n_grader_np.savez({outputs!r}, **_grader_out)\n'
 
 
 # ---- chapter 1 ---------------------------------------------------------------------------
@@ -228,8 +228,11 @@ PROBES = {
 }
 
 
-def probe_source(chapter):
-    return PROBE_PRELUDE + PROBES[chapter][1] + PROBE_EPILOGUE
+def probe_source(chapter, folder="."):
+    """The probe cell; it reads INPUTS_FILE from `folder` and writes OUTPUTS_FILE there (the grader's
+    folder, not the student's: a notebook that filled its own disk still gets its functions verified)."""
+    return (PROBE_PRELUDE.format(inputs=f"{folder}/{INPUTS_FILE}") + PROBES[chapter][1]
+            + PROBE_EPILOGUE.format(outputs=f"{folder}/{OUTPUTS_FILE}"))
 
 
 def draw_inputs(chapter, rng):

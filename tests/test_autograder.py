@@ -4,6 +4,7 @@ rest of the class is graded, and the host is unharmed."""
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -67,7 +68,7 @@ def snooping(out, port):
     return f'''
 import os, socket
 for _path in ["{ROOT}/source_notebooks/{CHAPTER}/{CHAPTER}.ipynb", "{out}/gradebook.db", "/root/.bashrc",
-              "{ROOT}/course/layers.py", "../correct/submission.ipynb"]:
+              "{ROOT}/course/layers.py", "/grader/submission.ipynb"]:
     try:
         print("READ" "-OK", _path, open(_path).read()[:2000])
     except OSError as _error:
@@ -77,6 +78,34 @@ try:
     print("NET" "WORK-OPEN")  # split, so that only output (not this source) holds the marker
 except OSError:
     print("NET" "WORK-BLOCKED")
+'''
+
+
+DISK_FILLER = '''
+import os
+_written = 0
+try:
+    while True:  # megabyte files into the student's folder until something stops it
+        with open(f"junk{_written}", "wb") as _f:
+            _f.write(b"x" * 1_000_000)
+        _written += 1
+except OSError as _error:
+    print("DISK" "-FULL after", _written, "MB:", type(_error).__name__)
+for _path in ["/grader/extra.ipynb", "/grader/course/layers.py"]:
+    try:
+        open(_path, "w").write("planted")
+        print("GRADER" "-WRITE-OK", _path)
+    except OSError:
+        print("GRADER" "-WRITE-BLOCKED", _path)
+'''
+
+STDERR_FLOOD = '''
+import os
+for _ in range(100_000):  # 10 GB at the process's own stderr, past any Python-level capture
+    try:
+        os.write(2, b"x" * 100_000)
+    except OSError:
+        break
 '''
 
 
@@ -131,6 +160,8 @@ def graded(tmp_path_factory, server):
     write(layout("segfault"), notebook(extra_first="import ctypes\nctypes.string_at(0)"))
     write(layout("memory_bomb"), notebook(extra_first="hog = bytearray(16 * 1024**3)"))
     write(layout("huge_output"), notebook(extra_first="for i in range(2_000_000):\n    print('spam' * 10)"))
+    write(layout("disk_filler"), notebook(extra_first=DISK_FILLER))
+    write(layout("stderr_flood"), notebook(extra_first=STDERR_FLOOD))
     write(layout("edited_metadata"), edited_metadata())
     write(layout("hidden_markers"), notebook(replace={"relu_forward": answers()["relu_forward"] +
                                                       "\n# ### BEGIN HIDDEN TESTS\n# ### END HIDDEN TESTS\n"},
@@ -158,6 +189,7 @@ EXPECTED = {  # student: (status, score)
     "patched_checks": ("ok", 0), "input_transformer": ("ok", 0), "snooping": ("ok", FULL), "detached": ("ok", 1),
     "uses_reference": ("ok", 0), "infinite_loop": ("ok", FULL), "sys_exit": ("ok", FULL), "os_exit": ("error", 0),
     "segfault": ("error", 0), "memory_bomb": ("ok", FULL), "huge_output": ("ok", FULL), "edited_metadata": ("ok", FULL),
+    "disk_filler": ("ok", FULL), "stderr_flood": ("ok", FULL),
     "hidden_markers": ("ok", FULL), "missing": ("missing", 0), "wrong_name": ("ok", FULL),
     "invalid_json": ("invalid", 0), "empty": ("invalid", 0), "old_format": ("ok", FULL),
 }
@@ -195,6 +227,13 @@ def test_the_sandbox_hides_files_and_network(graded):
     assert "NETWORK-BLOCKED" in page and "NETWORK-OPEN" not in page
     assert page.count("BLOCKED ") >= 5 and "READ-OK" not in page
     assert "BEGIN HIDDEN TESTS" not in page
+
+
+def test_a_notebook_fills_only_its_own_small_disk(graded):
+    page = feedback(graded, "disk_filler")
+    full = re.search(r"DISK-FULL after (\d+) MB", page)
+    assert full and int(full.group(1)) <= sandbox.Limits().home_bytes // 1_000_000
+    assert page.count("GRADER-WRITE-BLOCKED") == 2 and "GRADER-WRITE-OK" not in page
 
 
 def test_a_detached_process_dies_with_the_sandbox(graded):

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def normalise(requirement):
     name, spec = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", requirement.strip()).groups()
+    spec = re.sub(r"^\[[^\]]*\]", "", spec)  # pip extras such as psycopg[binary]: conda's package has them built in
     return name.lower().replace("_", "-"), spec.replace(" ", "")
 
 
