@@ -177,19 +177,18 @@ def run_in_sandbox(notebook, ctx, student_id, workdir: Path):
     env = {"PYTHONPATH": folder, "PATH": f"{Path(PYTHON_IN_SANDBOX).parent}:/usr/bin:/bin", "HOME": sandbox.SANDBOX_HOME,
            "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde", "COURSE_MNIST_DIR": "/data/mnist",
            "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1"}
+    if not ctx.bwrap:
+        env.update(HOME=str(workdir / "home"), COURSE_MNIST_DIR=str(ROOT / "data" / "mnist"))
+        Path(env["HOME"]).mkdir()
+    command = [PYTHON_IN_SANDBOX, f"{folder}/.runner.py", folder, env["HOME"], str(ctx.limits.cell_seconds)]
     if ctx.bwrap:
         sandbox.hand_over([workdir / name for name in RESULT_FILES])
         env["MPLCONFIGDIR"] = "/mplcache"
-        command = [PYTHON_IN_SANDBOX, f"{folder}/.runner.py", folder, sandbox.SANDBOX_HOME, str(ctx.limits.cell_seconds)]
         command = sandbox.sandbox_command(ctx.bwrap, workdir, RESULT_FILES,
                                           {ROOT / "data" / "mnist": "/data/mnist", matplotlib_cache(ctx.out): "/mplcache"},
                                           ctx.limits, env, command)
         outcome = sandbox.run(command, workdir, ctx.limits, {"PATH": "/usr/bin:/bin"}, stdin)
     else:
-        home = workdir / "home"
-        home.mkdir()
-        env.update(HOME=str(home), COURSE_MNIST_DIR=str(ROOT / "data" / "mnist"))
-        command = [PYTHON_IN_SANDBOX, f"{folder}/.runner.py", folder, str(home), str(ctx.limits.cell_seconds)]
         outcome = sandbox.run(sandbox.unsandboxed_command(workdir, ctx.limits, command), workdir, ctx.limits, env, stdin)
     executed = state = None
     try:

@@ -43,13 +43,12 @@ class CappedClient(NotebookClient):
 
 def main(grader_dir, home, cell_seconds="30"):
     notebook = nbformat.read(sys.stdin, as_version=4)
-    os.chdir(home)
     # IPC transport: the sandbox has no network, and nothing outside can reach the kernel
     # the async manager: with the synchronous one nbclient never notices a dead kernel
     manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(tempfile.mkdtemp(), "kernel"))
     client = CappedClient(notebook, km=manager, timeout=int(cell_seconds), allow_errors=True, interrupt_on_timeout=True,
                           record_timing=False, kernel_name="python3", shutdown_kernel="immediate",
-                          resources={"metadata": {"path": home}})
+                          resources={"metadata": {"path": home}})  # the kernel's working folder
     state = {"finished": False, "error": None}
     try:
         client.execute()

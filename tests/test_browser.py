@@ -7,7 +7,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.release import tool_env
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +27,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # as root, in a container, with no network: the flags this machine needs
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import csv
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import pytest
 
 from autograder import sandbox
 from autograder.corpus import class_of
+from tests.helpers import free_port
 
 CHAPTER = "02_backprop"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sandbox.bubblewrap() is None,
@@ -30,12 +30,6 @@ def postgres_bin():
         return found[-1].parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
