@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # CPU build that pip finds on this machine's disk; any torch>=2.2 works.
 TORCH_SPEC ?= torch==2.13.*
 
-.PHONY: demo test bench release lab system-deps clean
+.PHONY: demo test lint bench release lab system-deps clean
 
 # editable in compat mode: a plain path entry, so a chapter's own course/ slice
 # (release/<chapter>/course) shadows the whole package inside that chapter
@@ -22,8 +22,11 @@ demo: $(STAMP) system-deps
 	@echo; echo "Grading the bundled example submissions of 02_backprop (examples/submitted/) in the sandbox:"
 	$(BIN)/autograder grade examples/submitted --assignment 02_backprop --out out/grading --workers 2 --regrade
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # Debian packages the tests need: chromium (the JupyterLab browser test), bubblewrap
 # (the autograder's sandbox) and postgresql (a throwaway server for the shared-gradebook test).

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from autograder import grading, ingest, report, sandbox
-from autograder.release import build_release
+from autograder import execute, ingest, pipeline, report, sandbox
+from autograder.coursedir import CourseDir
+from autograder.release import ReleaseError, build_release
 from course import curriculum
 
 
@@ -26,7 +27,7 @@ def run_seed(out: Path):
     if path.exists():
         return json.loads(path.read_text())["seed"]
     seed = secrets.randbits(63)
-    grading.write_atomically(path, json.dumps({"seed": seed}))
+    pipeline.write_atomically(path, json.dumps({"seed": seed}))
     return seed
 
 
@@ -38,7 +39,7 @@ def collect(submitted: Path, out: Path, assignment: str):
             staging = out / ".ingest.partial"
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
-            grading.write_atomically(skipped_file, json.dumps(ingest.safe_extract(submitted, staging)))
+            pipeline.write_atomically(skipped_file, json.dumps(ingest.safe_extract(submitted, staging)))
             os.replace(staging, unpacked)
         skipped = json.loads(skipped_file.read_text())
         entries = [p for p in unpacked.iterdir() if not p.name.startswith(".")]
@@ -54,6 +55,10 @@ def grade(args):
     assignment = args.assignment
     if assignment not in curriculum.BY_NAME:
         raise SystemExit(f"unknown assignment {assignment!r}; choose one of {', '.join(curriculum.BY_NAME)}")
+    try:
+        course = CourseDir.locate(args.course)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error))
     bwrap = None if args.no_sandbox else sandbox.bubblewrap()
     if bwrap is None and not args.no_sandbox:
         raise SystemExit("No sandbox is available (bubblewrap, `apt-get install bubblewrap`, with user namespaces). "
@@ -66,29 +71,30 @@ def grade(args):
         raise SystemExit(f"refusing the archive: {error}")
     db_url = args.db_url or f"sqlite:///{out / 'gradebook.db'}"
     with ThreadPoolExecutor(max_workers=1) as setup:  # two subprocesses of a few seconds each, side by side
-        font_cache = setup.submit(grading.matplotlib_cache, out)
-        source, release = grading.prepare_gradebook(out / ".nbgrader", assignment, db_url)
+        font_cache = setup.submit(execute.matplotlib_cache, out)
+        source, release = pipeline.prepare_gradebook(course, out / ".nbgrader", assignment, db_url)
         font_cache.result()
     limits = sandbox.Limits(wall_seconds=args.timeout, cell_seconds=args.cell_timeout)
-    ctx = grading.Context(assignment, out, db_url, source, release, bwrap, run_seed(out), limits, args.workers)
+    ctx = pipeline.Context(assignment, out, db_url, course, source, release, bwrap, run_seed(out), limits, args.workers)
     start = time.perf_counter()
     results, todo = [], []
     for submission in submissions:
-        done = grading.load_result(out, submission.student_id)
+        done = pipeline.load_result(out, submission.safe_id)
         if done is not None and done.submission_sha256 == submission.digest and not args.regrade:
             results.append(done)  # resumed: graded before this run was interrupted
         else:
             todo.append(submission)
     with ThreadPoolExecutor(max_workers=args.workers + 1) as pool, \
             tqdm(total=len(submissions), initial=len(results), desc=f"grading {assignment}", unit="student") as bar:
-        futures = {pool.submit(grading.grade_submission, s, ctx): s for s in todo}
+        futures = {pool.submit(pipeline.grade_submission, s, ctx): s for s in todo}
         for future in as_completed(futures):
             submission = futures[future]
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - one broken submission never stops the class
-                result = grading.Result(submission.student_id, "error", f"the grader failed: {type(error).__name__}: {error}")
-            grading.save_result(out, result)
+                result = pipeline.Result(submission.student_id, "error",
+                                         f"the grader failed: {type(error).__name__}: {error}", safe_id=submission.safe_id)
+            pipeline.save_result(out, result)
             results.append(result)
             bar.update(1)
     report.write_report(out, assignment, results)
@@ -115,12 +121,19 @@ def main(argv=None):
     g.add_argument("--cell-timeout", type=int, default=30, help="seconds one cell may run (default 30)")
     g.add_argument("--timeout", type=int, default=300, help="seconds one notebook may run in all (default 300)")
     g.add_argument("--regrade", action="store_true", help="grade again even what an earlier run finished")
-    r = commands.add_parser("release", help="regenerate release/ from source_notebooks/ (same as `make release`)")
-    r.add_argument("--course-dir", type=Path, default=grading.ROOT)
+    g.add_argument("--course", type=Path, help="the course folder (source_notebooks/, nbgrader_config.py); "
+                                               "default: the working folder if it is one, else this checkout")
+    r = commands.add_parser("release", help="regenerate the test cells and release/ from the registry and "
+                                            "source_notebooks/ (same as `make release`)")
+    r.add_argument("--course", type=Path, help="the course folder (default: as for grade)")
     args = parser.parse_args(argv)
     if args.command == "release":
-        build_release(args.course_dir.resolve())
-        print("release/ regenerated")
+        try:
+            course = CourseDir.locate(args.course)
+            build_release(course)
+        except (FileNotFoundError, ReleaseError) as error:
+            raise SystemExit(f"release refused: {error}")
+        print(f"release/ regenerated in {course.root}")
         return 0
     return grade(args)
 

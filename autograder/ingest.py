@@ -4,8 +4,8 @@ Layouts: nbgrader's SUBMITTED/<student>/<assignment>/<notebook>.ipynb, a zip of 
 or an LMS export SUBMITTED/<student>.ipynb. Submissions are only read, never changed.
 """
 import hashlib
-import re
 import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,15 +15,50 @@ import nbformat
 
 MAX_NOTEBOOK_BYTES = 20 * 1024**2
 MAX_ZIP_BYTES = 2 * 1024**3
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$")
+MAX_ID_LENGTH = 100
+SAFE_PUNCTUATION = "_.@+-"
+
+
+def id_problem(student_id):
+    """Why a student id cannot be used as given, or None. Any printable id in any script is fine
+    (`müller.anna`, `学生 01`, `Zhang San`): only what could name another path is refused."""
+    if not student_id.strip():
+        return "the student id is empty"
+    if "/" in student_id or "\\" in student_id:
+        return f"the student id {student_id!r} contains a path separator"
+    if ".." in student_id:
+        return f"the student id {student_id!r} contains '..'"
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for ch in student_id):
+        return f"the student id {student_id!r} contains a control or unprintable character"
+    if len(student_id) > MAX_ID_LENGTH:
+        return f"the student id is longer than {MAX_ID_LENGTH} characters"
+    return None
+
+
+def safe_id(student_id):
+    """The form of an id in file names and the gradebook: the id itself when it is letters (any
+    script), digits and _.@+- only; otherwise those characters with '_' for the rest, followed
+    by 8 hex digits of the id's SHA-256, so no two ids share a safe form."""
+    if all(ch.isalnum() or ch in SAFE_PUNCTUATION for ch in student_id) and not student_id.startswith((".", "-")) \
+            and student_id and len(student_id) <= MAX_ID_LENGTH:
+        return student_id
+    kept = "".join(ch if ch.isalnum() or ch in SAFE_PUNCTUATION else "_" for ch in student_id[:60]).lstrip(".-")
+    return f"{kept}~{hashlib.sha256(student_id.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
 
 @dataclass
 class Submission:
-    student_id: str
+    student_id: str  # as given (in Unicode's composed form)
     path: Path | None  # the notebook to grade, or None
     status: str = "ok"  # ok, or why it cannot be graded
     message: str = ""
+
+    def __post_init__(self):
+        self.student_id = unicodedata.normalize("NFC", self.student_id)
+
+    @property
+    def safe_id(self):
+        return safe_id(self.student_id)
 
     @cached_property
     def digest(self):
@@ -91,10 +126,25 @@ def discover(root: Path, assignment: str, notebook: str):
         elif entry.is_dir():
             folder = entry / assignment if (entry / assignment).is_dir() else entry
             submissions.append(_pick_notebook(entry.name, folder, assignment, notebook))
+    return check_ids(submissions)
+
+
+def check_ids(submissions):
+    """Refuse, each with its own row and message, ids that could name another path and ids that
+    would share a file with another student (the same letters on a case-insensitive disk)."""
     for submission in submissions:
-        if not STUDENT_ID.match(submission.student_id):
+        problem = id_problem(submission.student_id)
+        if problem:
             submission.status, submission.path = "invalid", None
-            submission.message = f"{submission.student_id!r} is not a usable student id (letters, digits, _.@+- only)"
+            submission.message = f"{problem}: rename the submission's folder or file"
+    by_file = {}
+    for submission in submissions:
+        by_file.setdefault(submission.safe_id.casefold(), []).append(submission)
+    for clash in (group for group in by_file.values() if len(group) > 1):
+        names = " and ".join(repr(s.student_id) for s in clash)
+        for submission in clash:
+            submission.status, submission.path = "invalid", None
+            submission.message = f"the ids {names} differ only in case or form and would share one file: rename one"
     return submissions
 
 

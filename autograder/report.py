@@ -8,7 +8,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from autograder.grading import write_atomically
+from urllib.parse import quote
+
+from autograder.pipeline import write_atomically
 
 COLUMNS = ["student_id", "assignment", "score", "max_score", "manual_max", "status", "message", "seconds"]
 
@@ -65,7 +67,7 @@ def write_report(out: Path, assignment: str, results):
     rates = pass_rates(results)
     rows = "".join(f"<tr><td>{html.escape(r.student_id)}</td><td>{r.score:g} / {r.max_score:g}</td>"
                    f"<td>{html.escape(r.status)}</td><td>{html.escape(r.message)}</td>"
-                   f"<td><a href='feedback/{html.escape(r.student_id)}.html'>feedback</a></td></tr>"
+                   f"<td><a href='feedback/{quote(r.safe_id or r.student_id)}.html'>feedback</a></td></tr>"
                    for r in sorted(results, key=lambda r: r.student_id))
     worst = sorted(rates, key=rates.get)[:3]
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{assignment}: class report</title>

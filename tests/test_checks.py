@@ -1,185 +1,155 @@
-"""Every diagnosis the checks make is triggered by the typical wrong implementation it names,
-and the reference implementations pass every check."""
+"""The checks grade exactly what their names say.
+
+The reference package and the notebooks' solutions pass every check for several seeds; every
+single-bug submission of autograder.mistakes fails exactly the tests it names, with its diagnosis
+and no second one, and passes all the others; every correct variant passes everything.
+"""
+from functools import cache
+
 import numpy as np
 import pytest
 
-from course import checks, layers
-from course.gradient_check import eval_numerical_gradient
+from autograder import mistakes
+from course import checks, exercises, gradient_check, layers
 from course.nets import FullyConnectedNet, TwoLayerNet
+
+# chapter -> graded test -> (its check, the student's names it is given), as the exercise registry declares
+TESTS = {chapter: {test.grade_id: (exercises.check_function(test), test.uses) for test in exercises.tests_of(chapter)}
+         for chapter in exercises.CHAPTER_NAMES}
+SEEDS = (0, 1, 2)
 
 
 def messages(report):
     return " ".join(report.problems)
 
 
-# ---- the reference passes --------------------------------------------------------------------
+@cache
+def solution(chapter):
+    return mistakes.solution_cells(chapter)
 
-def test_reference_layers_pass_every_check():
-    reports = [
-        checks.check_affine_forward(layers.affine_forward),
-        checks.check_affine_backward(layers.affine_forward, layers.affine_backward),
-        checks.check_relu(layers.relu_forward, layers.relu_backward),
-        checks.check_sigmoid(layers.sigmoid_forward, layers.sigmoid_backward),
-        checks.check_softmax_loss(layers.softmax_loss),
-        checks.check_numerical_gradient(eval_numerical_gradient),
-        checks.check_two_layer_net(TwoLayerNet),
-        checks.check_fully_connected_net(FullyConnectedNet, [6, 5]),
-    ]
-    for report in reports:
+
+def student(chapter, answers=None):
+    """The names a notebook defines when its answer cells are the solution, except `answers` (grade_id -> code)."""
+    namespace = {"np": np, "layers": layers}
+    for grade_id, code in solution(chapter).items():
+        exec(compile((answers or {}).get(grade_id, code), f"<{chapter} {grade_id}>", "exec"), namespace)
+    return namespace
+
+
+def run(chapter, test, namespace, seed):
+    check, names = TESTS[chapter][test]
+    return check(*(namespace[name] for name in names), seed=seed)
+
+
+# ---- what passes ---------------------------------------------------------------------------------
+
+REFERENCE = [
+    (checks.check_forward_difference, (gradient_check.forward_difference,)),
+    (checks.check_central_difference, (gradient_check.central_difference,)),
+    (checks.check_numerical_gradient, (gradient_check.eval_numerical_gradient,)),
+    (checks.check_affine_forward, (layers.affine_forward,)),
+    (checks.check_affine_backward, (layers.affine_forward, layers.affine_backward)),
+    (checks.check_relu_forward, (layers.relu_forward,)),
+    (checks.check_relu_backward, (layers.relu_forward, layers.relu_backward)),
+    (checks.check_sigmoid_forward, (layers.sigmoid_forward,)),
+    (checks.check_sigmoid_backward, (layers.sigmoid_forward, layers.sigmoid_backward)),
+    (checks.check_softmax_loss, (layers.softmax_loss,)),
+    (checks.check_two_layer_init, (TwoLayerNet,)),
+    (checks.check_two_layer_loss, (TwoLayerNet,)),
+    (checks.check_two_layer_gradients, (TwoLayerNet,)),
+    (checks.check_fc_init, (FullyConnectedNet,)),
+    (checks.check_fc_loss, (FullyConnectedNet,)),
+    (checks.check_fc_gradients, (FullyConnectedNet,)),
+]
+
+
+@pytest.mark.parametrize("check,functions", REFERENCE, ids=[c.__name__ for c, _ in REFERENCE])
+def test_the_reference_package_passes_for_every_seed(check, functions):
+    for seed in range(8):
+        report = check(*functions, seed=seed)
+        assert report.passed, f"seed={seed}\n{report}"
+        assert "relative error" in str(report) or "std of" in str(report) or "finite" in str(report)
+
+
+@pytest.mark.parametrize("chapter", list(TESTS))
+def test_the_notebooks_solutions_pass_every_graded_check(chapter):
+    namespace = student(chapter)
+    for test in TESTS[chapter]:
+        for seed in range(5):
+            report = run(chapter, test, namespace, seed)
+            assert report.passed, f"{test}, seed={seed}\n{report}"
+
+
+def test_the_check_cells_pass_the_reference():
+    quotients = gradient_check.forward_difference, gradient_check.central_difference
+    for report in (checks.check_difference_quotients(*quotients),
+                   checks.check_relu(layers.relu_forward, layers.relu_backward),
+                   checks.check_sigmoid(layers.sigmoid_forward, layers.sigmoid_backward),
+                   checks.check_two_layer_net(TwoLayerNet, reg=0.0),
+                   checks.check_two_layer_net(TwoLayerNet, reg=0.7),
+                   checks.check_fully_connected_net(FullyConnectedNet, [6, 5]),
+                   checks.check_fully_connected_net(FullyConnectedNet, [5, 4, 3], reg=0.0)):
         assert report.passed, str(report)
-        assert "relative error" in str(report) or "out" in str(report)
 
 
-def test_a_report_shows_its_numbers_as_text_and_markdown():
-    report = checks.check_affine_backward(layers.affine_forward, layers.affine_backward)
-    assert str(report).startswith("PASSED: affine_backward")
-    assert "dw: relative error" in report._repr_markdown_()
+# ---- one bug, one test -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", mistakes.VARIANTS, ids=lambda v: f"{v.chapter[:2]}: {v.name}")
+def test_a_variant_fails_exactly_the_tests_of_its_bug_and_says_why(variant):
+    namespace = student(variant.chapter, variant.answers)
+    for seed in SEEDS:
+        said = []
+        for test in TESTS[variant.chapter]:
+            report = run(variant.chapter, test, namespace, seed)
+            if test in variant.loses:
+                assert not report.passed, f"{test} passed, seed={seed}\n{report}"
+                assert len(report.problems) == 1, f"one bug, one diagnosis: {test}, seed={seed}\n{report}"
+                said.append(messages(report))
+            else:
+                assert report.passed, f"{test} failed, seed={seed}\n{report}"
+        # a forward bug also makes the gradients wrong: the test that names the bug says so
+        assert not variant.loses or any(variant.says in text for text in said), f"seed={seed}: {said}"
 
 
-# ---- chapter 1 ---------------------------------------------------------------------------
-
-def forward(f, x, h):
-    return (f(x + h) - f(x)) / h
-
-
-def central(f, x, h):
-    return (f(x + h) - f(x - h)) / (2 * h)
-
-
-def test_difference_quotients_pass_and_a_swapped_pair_is_named():
-    assert checks.check_difference_quotients(forward, central).passed
-    report = checks.check_difference_quotients(central, forward)
-    assert "behaves like a central difference" in messages(report)
-    assert "shrank only" in messages(report)
+def test_the_corpus_covers_every_graded_test_with_single_changes():
+    assert sum(not v.correct for v in mistakes.VARIANTS) >= 25 and sum(v.correct for v in mistakes.VARIANTS) >= 8
+    assert {v.chapter for v in mistakes.VARIANTS} == set(TESTS)
+    for variant in mistakes.VARIANTS:
+        assert variant.loses <= set(TESTS[variant.chapter]), variant.name
+        assert bool(variant.says) != variant.correct, variant.name
+        assert variant.answers and set(variant.answers) <= set(solution(variant.chapter)), variant.name
+        assert all(code != solution(variant.chapter)[gid] for gid, code in variant.answers.items()), variant.name
+    for chapter, tests in TESTS.items():
+        lost = set().union(*(v.loses for v in mistakes.VARIANTS if v.chapter == chapter))
+        assert lost == set(tests), f"{chapter}: no mistake fails {set(tests) - lost}"
 
 
-def test_numerical_gradient_that_forgets_to_restore_x_is_named():
-    def leaky(f, x, h=1e-5):
-        grad = np.zeros_like(x)
-        for ix in np.ndindex(x.shape):
-            x[ix] += h
-            plus = f(x)
-            x[ix] -= 2 * h
-            grad[ix] = (plus - f(x)) / (2 * h)  # x[ix] is left h below where it was
-        return grad
+def test_a_loss_summed_instead_of_averaged_gets_that_diagnosis_alone():
+    def summed(scores, y):
+        loss, dscores = layers.softmax_loss(scores, y)
+        return loss * len(y), dscores
 
-    assert "restore each entry" in messages(checks.check_numerical_gradient(leaky))
+    report = checks.check_softmax_loss(summed)
+    assert report.problems == [f"The loss is {report.problems[0].split()[3]} times too large, the batch size: "
+                               f"take the mean over the batch, not the sum."]
 
 
-def test_numerical_gradient_by_forward_differences_is_named():
-    def one_sided(f, x, h=1e-5):
-        grad = np.zeros_like(x)
-        base = f(x)
-        for ix in np.ndindex(x.shape):
-            old = x[ix]
-            x[ix] = old + h
-            grad[ix] = (f(x) - base) / h
-            x[ix] = old
-        return grad
-
-    assert "forward difference" in messages(checks.check_numerical_gradient(one_sided))
-
+# ---- checks never raise, and say what they measured --------------------------------------------------
 
 def test_an_unimplemented_exercise_gets_a_message_not_a_traceback():
-    def stub(f, x):
+    def stub(*args, **kwargs):
         raise NotImplementedError()
 
-    assert "not implemented yet" in messages(checks.check_numerical_gradient(stub))
+    for check, functions in REFERENCE:
+        report = check(*(stub for _ in functions))
+        assert not report.passed and "not implemented yet" in messages(report), check.__name__
 
 
-# ---- chapter 2: typical wrong layers -----------------------------------------------------------
-
-def affine_backward_transposed(dout, cache):
-    x, w, b = cache
-    dx, dw, db = layers.affine_backward(dout, cache)
-    return dx, dw.T, db
-
-
-def affine_backward_bias_not_summed(dout, cache):
-    dx, dw, _ = layers.affine_backward(dout, cache)
-    return dx, dw, dout
-
-
-def affine_backward_averaged(dout, cache):
-    dx, dw, db = layers.affine_backward(dout, cache)
-    return dx, dw / len(dout), db / len(dout)
-
-
-def affine_forward_unflattened(x, w, b):
-    return x @ w + b, (x, w, b)
-
-
-@pytest.mark.parametrize("backward,expected", [
-    (affine_backward_transposed, "transposed"),
-    (affine_backward_bias_not_summed, "summed over the batch"),
-    (affine_backward_averaged, "times too small, the batch size"),
-])
-def test_affine_backward_mistakes_are_named(backward, expected):
-    report = checks.check_affine_backward(layers.affine_forward, backward)
-    assert not report.passed
-    assert expected in messages(report)
-
-
-def test_affine_forward_without_flattening_is_named():
-    report = checks.check_affine_forward(affine_forward_unflattened)
-    assert "flatten each example" in messages(report) or "raised" in messages(report)
-
-
-def test_affine_forward_wrong_shape_names_the_expected_shape():
-    report = checks.check_affine_forward(lambda x, w, b: (np.zeros((3, 2)), None))
-    assert "expected (2, 3)" in messages(report)
-
-
-def relu_backward_mask_on_dout(dout, cache):
-    return dout * (dout > 0)
-
-
-def relu_backward_in_place(dout, cache):
-    dout[cache <= 0] = 0
-    return dout
-
-
-def test_relu_mask_on_the_wrong_tensor_is_named():
-    report = checks.check_relu(layers.relu_forward, relu_backward_mask_on_dout)
-    assert "wrong tensor" in messages(report)
-
-
-def test_relu_backward_that_writes_into_dout_is_named():
-    report = checks.check_relu(layers.relu_forward, relu_backward_in_place)
-    assert "changed its input array in place" in messages(report)
-
-
-def naive_sigmoid_forward(x):
-    out = np.exp(x) / (1 + np.exp(x))
-    return out, out
-
-
-def test_sigmoid_overflow_is_named():
-    report = checks.check_sigmoid(naive_sigmoid_forward, layers.sigmoid_backward)
-    assert "NaN or inf for inputs of +-1000" in messages(report)
-
-
-def softmax_loss_naive(scores, y):
-    probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
-    N = len(y)
-    dscores = probs.copy()
-    dscores[np.arange(N), y] -= 1
-    return -np.mean(np.log(probs[np.arange(N), y])), dscores / N
-
-
-def softmax_loss_not_divided(scores, y):
-    loss, dscores = layers.softmax_loss(scores, y)
-    return loss, dscores * len(y)
-
-
-def test_softmax_overflow_is_named():
-    report = checks.check_softmax_loss(softmax_loss_naive)
-    assert "subtract each row's maximum" in messages(report)
-
-
-def test_softmax_gradient_off_by_the_batch_size_is_named():
-    report = checks.check_softmax_loss(softmax_loss_not_divided)
-    assert "8 times too large, the batch size" in messages(report)
+@pytest.mark.parametrize("returned", [None, "text", (1, 2, 3), (np.zeros(2), None), {"a": 1}])
+def test_whatever_a_student_returns_the_checks_answer_with_a_report(returned):
+    for check, functions in REFERENCE:
+        report = check(*(lambda *a, **k: returned for _ in functions))
+        assert not report.passed, check.__name__
 
 
 def test_a_layer_that_crashes_is_reported_with_its_error():
@@ -189,51 +159,97 @@ def test_a_layer_that_crashes_is_reported_with_its_error():
     assert "raised ValueError" in messages(checks.check_affine_forward(broken))
 
 
-# ---- chapters 3 and 4: regularization mistakes ------------------------------------------------
-
-class NoRegLoss(TwoLayerNet):
-    def loss(self, X, y=None):
-        saved, self.reg = self.reg, 0.0
-        try:
-            result = super().loss(X, y)
-        finally:
-            self.reg = saved
-        return result
+def test_a_report_reads_as_text_and_as_markdown_without_an_emoji_font():
+    report = checks.check_affine_backward(layers.affine_forward, layers.affine_backward)
+    assert str(report).startswith("PASSED: affine_backward")
+    assert "PASSED: affine_backward" in report._repr_markdown_()
+    assert "dw: relative error" in report._repr_markdown_()
+    failed = checks.check_relu_backward(layers.relu_forward, lambda dout, cache: dout)
+    assert str(failed).startswith("FAILED: relu_backward") and "FAILED: relu_backward" in failed._repr_markdown_()
 
 
-class NoRegGradient(TwoLayerNet):
-    def loss(self, X, y=None):
-        if y is None:
-            return super().loss(X)
-        loss, grads = super().loss(X, y)
-        for k in ("W1", "W2"):
-            grads[k] = grads[k] - self.reg * self.params[k]
-        return loss, grads
+def test_different_seeds_draw_different_inputs():
+    shapes = set()
+
+    def record(x, w, b):
+        shapes.add(x.shape)
+        return layers.affine_forward(x, w, b)
+
+    for seed in range(6):
+        checks.check_affine_forward(record, seed=seed)
+    assert len(shapes) > 4
 
 
-class FullRegTerm(TwoLayerNet):
-    def loss(self, X, y=None):
-        if y is None:
-            return super().loss(X)
-        loss, grads = super().loss(X, y)
-        return loss + 0.5 * self.reg * sum(float(np.sum(self.params[k] ** 2)) for k in ("W1", "W2")), grads
+def test_the_tolerances_are_named_module_constants():
+    for name in ("QUOTIENT_TOL", "VALUE_TOL", "GRADIENT_TOL", "NET_GRADIENT_TOL", "STD_MARGIN", "KINK_MARGIN"):
+        assert isinstance(getattr(checks, name), float)
+    report = checks.check_two_layer_gradients(TwoLayerNet)
+    assert f"must be below {checks.NET_GRADIENT_TOL:.0e}" in str(report)
 
 
-@pytest.mark.parametrize("model_class,expected", [
-    (NoRegLoss, "regularization term is missing"),
-    (NoRegGradient, "regularization gradient is missing from W1"),
-    (FullRegTerm, "twice too large"),
-])
-def test_regularization_mistakes_are_named(model_class, expected):
-    report = checks.check_two_layer_net(model_class)
-    assert not report.passed
-    assert expected in messages(report)
+# ---- chapter-specific diagnoses --------------------------------------------------------------------
+
+def test_a_numerical_gradient_is_compared_with_the_exact_gradient_and_says_so():
+    report = checks.check_numerical_gradient(lambda f, x, h=1e-5: np.ones_like(x))
+    assert "does not match the exact gradient" in messages(report)
+    assert "numerical gradient" not in messages(report)
+
+
+def test_the_difference_quotients_check_cell_names_a_swapped_pair():
+    forward, central = gradient_check.forward_difference, gradient_check.central_difference
+    assert checks.check_difference_quotients(forward, central).passed
+    report = checks.check_difference_quotients(central, forward)
+    assert "behaves like a central difference" in messages(report)
+    assert "shrank only" in messages(report)
+
+
+def test_a_broken_forward_does_not_fail_its_backward():
+    def forward_without_bias(x, w, b):
+        return x.reshape(len(x), -1) @ w, (x, w, b)
+
+    assert not checks.check_affine_forward(forward_without_bias).passed
+    assert checks.check_affine_backward(forward_without_bias, layers.affine_backward).passed
+    assert checks.check_relu_backward(lambda x: (np.abs(x), x), layers.relu_backward).passed
+    assert checks.check_sigmoid_backward(lambda x: (np.tanh(x), 0.5 * (1 + np.tanh(0.5 * x))),
+                                         layers.sigmoid_backward).passed
+
+
+def test_the_large_scores_test_asks_only_for_the_row_maximum():
+    def shifted_by_the_global_maximum(scores, y):
+        return layers.softmax_loss(scores - scores.max(), y)
+
+    assert checks.check_softmax_loss(shifted_by_the_global_maximum).passed
 
 
 def test_without_regularization_no_regularization_problem_is_reported():
     report = checks.check_two_layer_net(TwoLayerNet, reg=0.0)
     assert report.passed, str(report)
     assert "regularization" not in str(report)
+
+
+def test_a_model_that_keeps_float32_is_checked_in_float64():
+    report = checks.check_fully_connected_net(FullyConnectedNet, [6, 5], reg=0.7)
+    assert report.passed and "largest relative error" in str(report)
+
+
+# ---- fresh seeds --------------------------------------------------------------------------------------
+
+def test_on_fresh_seeds_forgives_bad_luck_but_not_a_wrong_answer():
+    seen = []
+
+    def unlucky_once(function, seed=0):
+        seen.append(seed)
+        report = checks.Report("unlucky once")
+        if len(seen) == 1:
+            report.problem("bad luck")
+        return report
+
+    report = checks.on_fresh_seeds(unlucky_once, None)
+    assert report.passed and len(seen) == 2 and seen[0] != seen[1]
+    assert f"seed={seen[1]}" in str(report)
+
+    wrong = checks.on_fresh_seeds(checks.check_relu_backward, layers.relu_forward, lambda dout, cache: dout)
+    assert not wrong.passed and "seed=" in str(wrong)
 
 
 def test_on_fresh_inputs_forgives_bad_luck_but_not_a_wrong_answer():

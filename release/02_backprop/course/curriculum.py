@@ -1,32 +1,32 @@
-"""What each chapter grades and which parts of `course` its release folder may carry.
+"""The chapters in order, what each grades, and which parts of `course` its release folder may carry.
 
 A chapter's release ships only the modules that earlier chapters taught plus the
 utilities, never a reference implementation of what that chapter or a later one grades.
+What a chapter grades is read from the exercise registry (course.exercises).
 """
 from dataclasses import dataclass
+
+from course import exercises
 
 
 @dataclass(frozen=True)
 class Chapter:
     name: str
-    graded: tuple  # functions and classes the student writes and is graded on
     modules: tuple  # course modules shipped in release/<name>/course/
 
+    @property
+    def graded(self):
+        """The functions and classes the student writes and is graded on."""
+        return tuple(e.name for e in exercises.exercises_of(self.name))
 
-UTILITIES = ("__init__", "runtime", "compare", "data", "plots", "checks", "curriculum")
+
+UTILITIES = ("__init__", "runtime", "compare", "data", "plots", "checks", "curriculum", "exercises")
 
 CHAPTERS = (
-    Chapter("01_numerical_gradient",
-            graded=("forward_difference", "central_difference", "numerical_gradient"),
-            modules=UTILITIES),
-    Chapter("02_backprop",
-            graded=("affine_forward", "affine_backward", "relu_forward", "relu_backward",
-                    "sigmoid_forward", "sigmoid_backward", "softmax_loss"),
-            modules=UTILITIES + ("gradient_check",)),
-    Chapter("03_shallow_net", graded=("TwoLayerNet",),
-            modules=UTILITIES + ("gradient_check", "layers", "optim", "solver", "widgets")),
-    Chapter("04_deep_net", graded=("FullyConnectedNet",),
-            modules=UTILITIES + ("gradient_check", "layers", "optim", "solver", "widgets")),
+    Chapter("01_numerical_gradient", modules=UTILITIES),
+    Chapter("02_backprop", modules=UTILITIES + ("gradient_check",)),
+    Chapter("03_shallow_net", modules=UTILITIES + ("gradient_check", "layers", "optim", "solver", "widgets")),
+    Chapter("04_deep_net", modules=UTILITIES + ("gradient_check", "layers", "optim", "solver", "widgets")),
 )
 
 BY_NAME = {chapter.name: chapter for chapter in CHAPTERS}
@@ -40,6 +40,7 @@ def graded_from(name):
 
 # reference implementations behind each graded name (the release must not carry them)
 REFERENCE_NAMES = {
+    "forward_difference": ("forward_difference",),
     "numerical_gradient": ("eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse"),
-    "central_difference": ("eval_numerical_gradient",),
+    "central_difference": ("central_difference", "eval_numerical_gradient"),
 }

@@ -18,6 +18,16 @@ def _nudged(x, ix, h):
     x[ix] = old
 
 
+def forward_difference(f, x, h):
+    """f'(x) ~ (f(x + h) - f(x)) / h for a scalar function f; the error shrinks like h."""
+    return (f(x + h) - f(x)) / h
+
+
+def central_difference(f, x, h):
+    """f'(x) ~ (f(x + h) - f(x - h)) / 2h for a scalar function f; the error shrinks like h^2."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
 def eval_numerical_gradient(f, x, verbose=False, h=1e-5):
     """Gradient of a scalar function f at x: df/dx[i] ~ (f(x + h e_i) - f(x - h e_i)) / 2h.
 

@@ -1,0 +1,149 @@
+"""One submission through the grader's steps, each in its own module:
+
+    ingest -> rebuild -> execute (sandbox) -> verify -> score -> feedback      (report: the class)
+
+Every step works on a copy in the grader's own folder; the submission is only read.
+"""
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import execute, ingest, rebuild, sandbox, score
+from autograder.coursedir import CourseDir
+from autograder.feedback import feedback_html, hidden_test_lines
+from autograder.release import NBGRADER, tool_env
+from autograder.verify import verify
+
+
+@dataclass
+class Context:
+    """What every submission of one grading run shares."""
+    assignment: str
+    out: Path
+    db_url: str
+    course: CourseDir
+    source: nbformat.NotebookNode  # the instructor's notebook: solutions and hidden tests
+    release: nbformat.NotebookNode  # the student's version: what feedback may show
+    bwrap: str | None  # None: --no-sandbox
+    seed: int
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    workers: int = 1  # notebooks running at once, each in its own sandbox
+    db_lock: threading.Lock = field(default_factory=threading.Lock)
+    sandboxes: threading.Semaphore = field(init=False)
+    hidden_lines: set = field(init=False)  # lines of the hidden tests, which feedback must never quote
+
+    def __post_init__(self):
+        self.hidden_lines = hidden_test_lines(self.source, self.release)
+        self.sandboxes = threading.Semaphore(self.workers)
+
+    def resources(self, safe_id):
+        return rebuild.gradebook_resources(self.db_url, self.assignment, safe_id)
+
+
+@dataclass
+class Result:
+    student_id: str  # as the submission gave it
+    status: str
+    message: str
+    score: float = 0.0
+    max_score: float = 0.0
+    tests: dict = field(default_factory=dict)  # grade_id -> {"points", "max", "passed", "message"}
+    manual_max: float = 0.0
+    seconds: float = 0.0
+    submission_sha256: str = ""
+    safe_id: str = ""  # the form of student_id in file names and the gradebook
+
+
+def max_points(source):
+    auto = sum(float(rebuild.nb_meta(c).get("points", 0)) for c in source.cells if rebuild.is_test(c))
+    manual = sum(float(rebuild.nb_meta(c).get("points", 0)) for c in source.cells
+                 if rebuild.nb_meta(c).get("grade") and rebuild.nb_meta(c).get("solution"))
+    return auto, manual
+
+
+def grade_submission(submission: ingest.Submission, ctx: Context) -> Result:
+    start = time.perf_counter()
+    auto, manual = max_points(ctx.source)
+    result = Result(submission.student_id, submission.status, submission.message, max_score=auto, manual_max=manual,
+                    submission_sha256=submission.digest, safe_id=submission.safe_id)
+    if submission.status != "ok":
+        return _finish(result, start)
+    try:
+        student = ingest.read_notebook(submission.path)
+    except ValueError as error:
+        result.status, result.message = "invalid", str(error)
+        return _finish(result, start)
+    resources = ctx.resources(submission.safe_id)
+    notebook = rebuild.sanitize(rebuild.rebuild(student, ctx.source), resources)
+    inputs = execute.draw_inputs(ctx.assignment, ctx.seed, submission.safe_id)
+    # only the notebook's run holds a sandbox slot: rebuilding the next notebook and writing the last
+    # one's feedback happen while the kernels start, which leaves the cores idle for a moment
+    with ctx.sandboxes:
+        run = execute.run(notebook, ctx.assignment, inputs, ctx.out / ".work" / submission.safe_id, course=ctx.course,
+                          bwrap=ctx.bwrap, limits=ctx.limits, font_cache=ctx.out / ".mplcache")
+    executed = run.notebook if run.notebook is not None else notebook
+    verdicts = verify(ctx.assignment, run.inputs, run.outputs)
+    result.tests = score.judge(ctx.source, executed, run.state, verdicts)
+    score.save(executed, result.tests, resources, ctx.db_lock)
+    result.score = sum(t["points"] for t in result.tests.values())
+    if not run.state.get("finished"):
+        result.status = "error"
+        result.message = "; ".join(filter(None, [result.message, run.state.get("error") or "the notebook did not finish"]))
+    page = feedback_html(executed, result.tests, ctx.release, ctx.hidden_lines, resources, ctx.db_lock)
+    write_atomically(feedback_path(ctx.out, submission.safe_id), page)
+    shutil.rmtree(ctx.out / ".work" / submission.safe_id, ignore_errors=True)
+    return _finish(result, start)
+
+
+def _finish(result, start):
+    result.seconds = round(time.perf_counter() - start, 2)
+    return result
+
+
+def feedback_path(out: Path, safe_id: str) -> Path:
+    return out / "feedback" / f"{safe_id}.html"
+
+
+def write_atomically(path: Path, text: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_result(out: Path, result: Result):
+    write_atomically(out / "results" / f"{result.safe_id}.json",
+                     json.dumps(asdict(result), indent=1, sort_keys=True, ensure_ascii=False))
+
+
+def load_result(out: Path, safe_id: str):
+    path = out / "results" / f"{safe_id}.json"
+    try:
+        return Result(**json.loads(path.read_text(encoding="utf-8")))
+    except Exception:  # noqa: BLE001 - a missing or half-written result is simply graded again
+        return None
+
+
+def prepare_gradebook(course: CourseDir, work: Path, assignment: str, db_url: str):
+    """A private nbgrader course folder holding only this assignment's source; fills the gradebook.
+
+    Returns (source notebook, release notebook) as nbgrader generated them.
+    """
+    source = work / "source_notebooks" / assignment
+    source.mkdir(parents=True, exist_ok=True)
+    shutil.copy(course.source(assignment), source)
+    shutil.copy(course.nbgrader_config, work)
+    result = subprocess.run([*NBGRADER, "generate_assignment", assignment, "--force",
+                             f"--CourseDirectory.root={work}", f"--CourseDirectory.db_url={db_url}",
+                             "--log-level=WARN"], cwd=work, env=tool_env(), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.stderr[-2000:]}")
+    return (nbformat.read(source / f"{assignment}.ipynb", as_version=4),
+            nbformat.read(work / "release" / assignment / f"{assignment}.ipynb", as_version=4))
