@@ -70,7 +70,8 @@ def run(notebook, chapter, inputs, workdir: Path, *, course, bwrap, limits, font
     command = [PYTHON_IN_SANDBOX, f"{folder}/.runner.py", folder, env["HOME"], str(limits.cell_seconds)]
     if bwrap:
         sandbox.hand_over([workdir / name for name in RESULT_FILES])
-        env["MPLCONFIGDIR"] = "/mplcache"
+        # matplotlib wants a writable folder: the runner copies the shared font cache into a private one
+        env.update(MPLCONFIGDIR="/tmp/matplotlib", COURSE_FONT_CACHE="/mplcache")
         command = sandbox.sandbox_command(bwrap, workdir, RESULT_FILES,
                                           {course.mnist: "/data/mnist", font_cache: "/mplcache"}, limits, env, command)
         outcome = sandbox.run(command, workdir, limits, {"PATH": "/usr/bin:/bin"}, stdin.encode())

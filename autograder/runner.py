@@ -13,6 +13,7 @@ and the Python environment, not the autograder package.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -43,6 +44,9 @@ class CappedClient(NotebookClient):
 
 def main(grader_dir, home, cell_seconds="30"):
     notebook = nbformat.read(sys.stdin, as_version=4)
+    if os.environ.get("COURSE_FONT_CACHE") and os.environ.get("MPLCONFIGDIR"):
+        # the grader's font cache is read-only here; a private copy spares the kernel a rebuild
+        shutil.copytree(os.environ["COURSE_FONT_CACHE"], os.environ["MPLCONFIGDIR"], dirs_exist_ok=True)
     # IPC transport: the sandbox has no network, and nothing outside can reach the kernel
     # the async manager: with the synchronous one nbclient never notices a dead kernel
     manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(tempfile.mkdtemp(), "kernel"))

@@ -2,10 +2,8 @@
 generated from the release notebook. Every case has the exact score and status it must get, the
 rest of the class is graded, and the host is unharmed."""
 import csv
-import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -50,7 +48,8 @@ def affine_forward(x, w, b):
 '''
 
 ZERO = {
-    "affine_backward": "def affine_backward(dout, cache):\n    x, w, b = cache\n    return np.zeros(x.shape), np.zeros(w.shape), np.zeros(b.shape)",
+    "affine_backward": "def affine_backward(dout, cache):\n    x, w, b = cache\n"
+                       "    return np.zeros(x.shape), np.zeros(w.shape), np.zeros(b.shape)",
     "relu_forward": "def relu_forward(x):\n    return np.zeros(x.shape), x",
     "relu_backward": "def relu_backward(dout, cache):\n    return np.zeros(dout.shape)",
     "sigmoid_forward": "def sigmoid_forward(x):\n    return np.zeros(x.shape), x",
@@ -252,6 +251,8 @@ def test_feedback_shows_diagnoses_but_no_hidden_tests_or_tracebacks(graded):
               for line in c.source.split("### BEGIN HIDDEN TESTS")[-1].splitlines() if len(line.strip()) > 25]
     assert hidden and not any(line in page for line in hidden)
     assert "Traceback (most recent call last)" not in page
+    # the sandbox's matplotlib has a writable cache (a private copy of the shared font cache): no warning
+    assert "Matplotlib created a temporary cache" not in feedback(graded, "correct")
 
 
 def test_huge_output_is_cut(graded):
