@@ -4,6 +4,7 @@
 
 Every step works on a copy in the grader's own folder; the submission is only read.
 """
+import copy
 import json
 import os
 import shutil
@@ -11,11 +12,12 @@ import subprocess
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 
-from autograder import execute, ingest, rebuild, sandbox, score
+from autograder import execute, ingest, late, rebuild, sandbox, score
 from autograder.coursedir import CourseDir
 from autograder.feedback import feedback_html, hidden_test_lines
 from autograder.release import NBGRADER, tool_env
@@ -35,6 +37,8 @@ class Context:
     seed: int
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     workers: int = 1  # notebooks running at once, each in its own sandbox
+    deadline: datetime | None = None  # UTC; None: no deadline
+    late_policy: late.Policy = field(default_factory=late.Policy)
     db_lock: threading.Lock = field(default_factory=threading.Lock)
     sandboxes: threading.Semaphore = field(init=False)
     hidden_lines: set = field(init=False)  # lines of the hidden tests, which feedback must never quote
@@ -42,6 +46,11 @@ class Context:
     def __post_init__(self):
         self.hidden_lines = hidden_test_lines(self.source, self.release)
         self.sandboxes = threading.Semaphore(self.workers)
+
+    @property
+    def late_terms(self):
+        """The deadline and policy as one string: a result graded under other terms is graded again."""
+        return f"{self.deadline.isoformat() if self.deadline else ''} {self.late_policy}"
 
     def resources(self, safe_id):
         return rebuild.gradebook_resources(self.db_url, self.assignment, safe_id)
@@ -59,6 +68,12 @@ class Result:
     seconds: float = 0.0
     submission_sha256: str = ""
     safe_id: str = ""  # the form of student_id in file names and the gradebook
+    worker: str = ""  # the Dask worker that graded it ("" when graded on this machine)
+    raw_score: float = 0.0  # before the late penalty; score is after it
+    submitted_at: str = ""  # ISO 8601 UTC from nbgrader's timestamp.txt; "" when unknown
+    seconds_late: float = 0.0
+    penalty: float = 0.0  # points the late policy took (score never goes below 0)
+    late_terms: str = ""  # Context.late_terms this result was graded under
 
 
 def max_points(source):
@@ -68,18 +83,37 @@ def max_points(source):
     return auto, manual
 
 
+@dataclass
+class Graded:
+    """One student's grading, before anything of it is written to OUTDIR."""
+    result: Result
+    executed: nbformat.NotebookNode | None = None  # what score.save recorded; None when nothing ran
+    feedback: str | None = None  # the feedback page's HTML
+
+
 def grade_submission(submission: ingest.Submission, ctx: Context) -> Result:
+    """Grade one student into ctx's gradebook and write the feedback page to OUTDIR."""
+    graded = grade(submission, ctx)
+    if graded.feedback is not None:
+        write_atomically(feedback_path(ctx.out, submission.safe_id), graded.feedback)
+    return graded.result
+
+
+def grade(submission: ingest.Submission, ctx: Context) -> Graded:
+    """Every step for one student, the scores recorded in ctx's gradebook (the feedback page reads
+    them there); the caller decides where the page goes. A cluster worker calls this with a private
+    gradebook of its own, and the client records the scores again in the real one."""
     start = time.perf_counter()
     auto, manual = max_points(ctx.source)
     result = Result(submission.student_id, submission.status, submission.message, max_score=auto, manual_max=manual,
-                    submission_sha256=submission.digest, safe_id=submission.safe_id)
+                    submission_sha256=submission.digest, safe_id=submission.safe_id, late_terms=ctx.late_terms)
     if submission.status != "ok":
-        return _finish(result, start)
+        return Graded(_finish(result, start))
     try:
         student = ingest.read_notebook(submission.path)
     except ValueError as error:
         result.status, result.message = "invalid", str(error)
-        return _finish(result, start)
+        return Graded(_finish(result, start))
     resources = ctx.resources(submission.safe_id)
     notebook = rebuild.sanitize(rebuild.rebuild(student, ctx.source), resources)
     inputs = execute.draw_inputs(ctx.assignment, ctx.seed, submission.safe_id)
@@ -92,14 +126,41 @@ def grade_submission(submission: ingest.Submission, ctx: Context) -> Result:
     verdicts = verify(ctx.assignment, run.inputs, run.outputs)
     result.tests = score.judge(ctx.source, executed, run.state, verdicts)
     score.save(executed, result.tests, resources, ctx.db_lock)
-    result.score = sum(t["points"] for t in result.tests.values())
+    result.raw_score = result.score = sum(t["points"] for t in result.tests.values())
+    late_note = _apply_late_policy(result, submission, ctx, resources)
+    if late_note:  # the page's first line; nbgrader's own header below it shows the penalty in points
+        executed.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Late work.** {late_note}"))
     if not run.state.get("finished"):
         result.status = "error"
         result.message = "; ".join(filter(None, [result.message, run.state.get("error") or "the notebook did not finish"]))
     page = feedback_html(executed, result.tests, ctx.release, ctx.hidden_lines, resources, ctx.db_lock)
-    write_atomically(feedback_path(ctx.out, submission.safe_id), page)
     shutil.rmtree(ctx.out / ".work" / submission.safe_id, ignore_errors=True)
-    return _finish(result, start)
+    return Graded(_finish(result, start), executed, page)
+
+
+def record(graded: Graded, submission: ingest.Submission, ctx: Context):
+    """Record in ctx's gradebook what grade() recorded elsewhere (a cluster worker's private gradebook)."""
+    resources = ctx.resources(submission.safe_id)
+    score.save(graded.executed, graded.result.tests, resources, ctx.db_lock)
+    _apply_late_policy(copy.copy(graded.result), submission, ctx, resources)  # the copy: its message is already said
+
+
+def _apply_late_policy(result, submission, ctx, resources):
+    """Score after the late penalty, recorded in the gradebook as nbgrader records it; returns the feedback's line."""
+    result.late_terms = ctx.late_terms
+    try:
+        submitted_at = late.read_timestamp(submission.path.parent)
+    except ValueError as error:
+        submitted_at, result.message = None, "; ".join(filter(None, [result.message, str(error)]))
+    lateness = late.lateness(submitted_at, ctx.deadline, ctx.late_policy, result.max_score + result.manual_max)
+    result.submitted_at = submitted_at.isoformat() if submitted_at else ""
+    result.seconds_late, result.penalty = lateness.seconds_late, lateness.penalty
+    result.score = max(0.0, result.raw_score - lateness.penalty)
+    late.save_to_gradebook(resources, ctx.db_lock, ctx.deadline, lateness)
+    note = late.note(lateness, ctx.deadline, ctx.late_policy)
+    if ctx.deadline is not None and (submitted_at is None or lateness.seconds_late > 0):
+        result.message = "; ".join(filter(None, [result.message, note]))
+    return note
 
 
 def _finish(result, start):

@@ -3,16 +3,17 @@ import csv
 import html
 import io
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from urllib.parse import quote
-
+from autograder import late
 from autograder.pipeline import write_atomically
 
-COLUMNS = ["student_id", "assignment", "score", "max_score", "manual_max", "status", "message", "seconds"]
+COLUMNS = ["student_id", "assignment", "score", "max_score", "manual_max", "status", "message", "seconds",
+           "raw_score", "submitted_at", "late_by", "penalty"]  # score = max(0, raw_score - penalty): see late.py
 
 
 def write_grades(out: Path, assignment: str, results):
@@ -22,7 +23,9 @@ def write_grades(out: Path, assignment: str, results):
     for r in sorted(results, key=lambda r: r.student_id):
         row = {"student_id": r.student_id, "assignment": assignment, "score": f"{r.score:g}",
                "max_score": f"{r.max_score:g}", "manual_max": f"{r.manual_max:g}", "status": r.status,
-               "message": r.message, "seconds": f"{r.seconds:.1f}"}
+               "message": r.message, "seconds": f"{r.seconds:.1f}", "raw_score": f"{r.raw_score:g}",
+               "submitted_at": r.submitted_at, "late_by": late.readable(r.seconds_late) if r.seconds_late else "",
+               "penalty": f"{r.penalty:g}"}
         row.update({k: f"{t['points']:g}" for k, t in r.tests.items()})
         writer.writerow(row)
     write_atomically(out / "grades.csv", buffer.getvalue())
@@ -71,7 +74,8 @@ def write_report(out: Path, assignment: str, results):
                    for r in sorted(results, key=lambda r: r.student_id))
     worst = sorted(rates, key=rates.get)[:3]
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{assignment}: class report</title>
-<style>body{{font-family:sans-serif;margin:2em}} td,th{{padding:2px 8px;text-align:left}} tr:nth-child(even){{background:#f4f4f4}}</style>
+<style>body{{font-family:sans-serif;margin:2em}} td,th{{padding:2px 8px;text-align:left}}
+tr:nth-child(even){{background:#f4f4f4}}</style>
 </head><body><h1>{html.escape(assignment)}: class report</h1>
 <p>{len(results)} submissions; mean autograded score {np.mean([r.score for r in results]) if results else 0:.2f};
 hardest tests: {", ".join(f"{html.escape(n)} ({rates[n]:.0%} passed)" for n in worst)}.</p>

@@ -1,0 +1,92 @@
+"""Grading on Dask against grading here: 50 generated submissions of 02_backprop, `autograder grade
+--workers 2` against `autograder grade --scheduler` on a `dask scheduler` with two `dask worker
+--nthreads 1` processes on this machine (started before the clock starts, as an instructor's cluster
+would be), in one run. The cluster's time includes connecting, checking and preparing its workers."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.corpus import class_of
+from autograder.release import tool_env
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = "02_backprop"
+DASK = str(Path(sys.executable).parent / "dask")
+TARGET = 1.10  # the cluster path's time over the local one's
+CLASS_SIZE = 5000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command, log: Path, ready: str, timeout=120):
+    """A process in its own session, once `ready` shows in its log."""
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT, env=tool_env(),
+                               start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while not re.search(ready, log.read_text(errors="replace")):
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise RuntimeError(f"{command[:2]} did not start:\n{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.1)
+    return process
+
+
+def grade(submitted: Path, out: Path, *options):
+    start_time = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "autograder.cli", "grade", str(submitted), "--assignment", CHAPTER,
+                    "--out", str(out), *options], env=tool_env(), check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - start_time
+
+
+def measure(count=50):
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        class_of(work / "submitted", count)
+        local = grade(work / "submitted", work / "local", "--workers", "2")
+        address = f"tcp://127.0.0.1:{free_port()}"
+        started = [start([DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                          "--no-dashboard"], work / "scheduler.log", r"Scheduler at:")]
+        try:
+            for name in ("w1", "w2"):
+                started.append(start([DASK, "worker", address, "--nthreads", "1", "--nworkers", "1", "--name", name,
+                                      "--no-dashboard", "--local-directory", str(work / name)],
+                                     work / f"{name}.log", r"Registered to:"))
+            cluster = grade(work / "submitted", work / "cluster", "--scheduler", address)
+        finally:
+            for process in started:
+                os.killpg(process.pid, signal.SIGTERM)
+            for process in started:
+                process.wait()
+        shutil.rmtree(work / "submitted")
+    return {"count": count, "local": local, "cluster": cluster}
+
+
+def rows(result):
+    n, local, cluster = result["count"], result["local"], result["cluster"]
+    ratio = cluster / local
+    per = cluster / n  # seconds per submission of one machine like this one, with its two workers
+    machines = ", ".join(f"{m} machine{'s' if m > 1 else ''}: {readable(CLASS_SIZE * per / m)}" for m in (1, 10, 50))
+    return [f"| grade {n} generated submissions of 02_backprop on Dask: `dask scheduler` + two `dask worker --nthreads 1` "
+            f"on this machine vs local --workers 2 | --scheduler: {cluster:.1f} s ({per:.2f} s per submission) "
+            f"| local --workers 2: {local:.1f} s ({local / n:.2f} s per submission) "
+            f"| {ratio:.2f}x ({'meets' if ratio <= TARGET else 'MISSES'} <= {TARGET:.2f}x); {CLASS_SIZE:,} submissions "
+            f"at {per:.2f} s per submission per machine: {machines} |"]
+
+
+def readable(seconds):
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+if __name__ == "__main__":
+    print("\n".join(rows(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 50))))
