@@ -5,8 +5,8 @@ import os
 import secrets
 import shutil
 import sys
-import warnings
 import time
+import warnings
 import zipfile
 
 sys.modules.setdefault("rfc3987_syntax", None)  # a second less to start: see autograder.release.SKIP_IRI_GRAMMAR
@@ -60,7 +60,7 @@ def grade(args):
     try:
         course = CourseDir.locate(args.course)
     except FileNotFoundError as error:
-        raise SystemExit(str(error))
+        raise SystemExit(str(error)) from None
     try:
         deadline = late.parse_deadline(args.deadline) if args.deadline else None
         late_policy = late.parse_policy(args.late_policy)
@@ -77,7 +77,7 @@ def grade(args):
     try:
         submissions = collect(args.submitted.resolve(), out, assignment)
     except (ingest.UnsafeArchive, zipfile.BadZipFile) as error:
-        raise SystemExit(f"refusing the archive: {error}")
+        raise SystemExit(f"refusing the archive: {error}") from None
     db_url = args.db_url or f"sqlite:///{out / 'gradebook.db'}"
     with ThreadPoolExecutor(max_workers=1) as setup:  # two subprocesses of a few seconds each, side by side
         # on a cluster, the workers need the font cache and the client does not; they check and prepare meanwhile
@@ -191,7 +191,8 @@ def main(argv=None):
                                                 "or a folder of <student>.ipynb")
     g.add_argument("--assignment", required=True, help="chapter, e.g. 02_backprop")
     g.add_argument("--out", type=Path, required=True, help="where grades.csv, feedback/ and the report go")
-    g.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)), help="notebooks run at once, each in its own sandbox (default: one per core)")
+    g.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)),
+                   help="notebooks run at once, each in its own sandbox (default: one per core)")
     g.add_argument("--db-url", help="nbgrader gradebook URL (default: sqlite in OUT; e.g. postgresql://user@host/db)")
     g.add_argument("--no-sandbox", action="store_true", help="run student code without bubblewrap (unsafe)")
     g.add_argument("--cell-timeout", type=int, default=30, help="seconds one cell may run (default 30)")
@@ -234,7 +235,7 @@ def main(argv=None):
             course = CourseDir.locate(args.course)
             build_release(course)
         except (FileNotFoundError, ReleaseError) as error:
-            raise SystemExit(f"release refused: {error}")
+            raise SystemExit(f"release refused: {error}") from None
         print(f"release/ regenerated in {course.root}")
         return 0
     return grade(args)

@@ -331,4 +331,76 @@ CHAPTER_4 = (
         ("float(np.sum(W * W))", "float(np.linalg.norm(W)) ** 2")]}),
 )
 
-VARIANTS = CHAPTER_1 + CHAPTER_2 + CHAPTER_3 + CHAPTER_4
+
+# ---- chapter 5 ---------------------------------------------------------------------------
+
+CH5 = "05_training_better"
+_VELOCITY = 'v = config["momentum"] * v - config["learning_rate"] * dw'
+_BIAS = 'm_hat = config["m"] / (1 - beta1**t)\n    v_hat = config["v"] / (1 - beta2**t)'
+_MASK = "mask = (rng.random(x.shape) < p) / p"
+_BN_TEST = "return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, None"
+_BN_ALT_DX = "dx = gamma / (N * np.sqrt(var + eps)) * (N * dout - dbeta - x_hat * dgamma)"
+
+CHAPTER_5 = (
+    mistake(CH5, "momentum sign flipped", "test_sgd_momentum", "momentum sign is wrong",
+            {"sgd_momentum": [(_VELOCITY, _VELOCITY.replace("- config", "+ config"))]}),
+    mistake(CH5, "velocity not stored between calls", "test_sgd_momentum", "not carried",
+            {"sgd_momentum": [('    config["velocity"] = v\n', "")]}),
+    mistake(CH5, "rmsprop without the square root", "test_rmsprop", "square root",
+            {"rmsprop": [("(np.sqrt(cache) + config", "(cache + config")]}),
+    mistake(CH5, "rmsprop with the decay weights swapped", "test_rmsprop", "swapped",
+            {"rmsprop": [("rho * config.get(\"cache\", np.zeros_like(w)) + (1 - rho) * dw**2",
+                          "(1 - rho) * config.get(\"cache\", np.zeros_like(w)) + rho * dw**2")]}),
+    mistake(CH5, "adam without bias correction", "test_adam", "no bias correction",
+            {"adam": [(_BIAS, 'm_hat = config["m"]\n    v_hat = config["v"]')]}),
+    mistake(CH5, "adam with t not incremented", "test_adam", "increment t",
+            {"adam": [('    config["t"] += 1\n', "")]}),
+    mistake(CH5, "dropout not scaled at train time", "test_dropout_forward", "not scaled at train time",
+            {"dropout_forward": [(_MASK, "mask = (rng.random(x.shape) < p) * 1.0")]}),
+    mistake(CH5, "dropout scaled at test time", "test_dropout_forward", "Test mode scales x",
+            {"dropout_forward": [("return x, (dropout_param, None)", "return x * p, (dropout_param, None)")]}),
+    mistake(CH5, "p taken as the probability of dropping", "test_dropout_forward", "probability of KEEPING",
+            {"dropout_forward": [(_MASK, "mask = (rng.random(x.shape) >= p) / p")]}),
+    mistake(CH5, "dropout backward ignores the mask", "test_dropout_backward", "dx is dout everywhere",
+            {"dropout_backward": [("return dout * mask", "return dout")]}),
+    mistake(CH5, "batch norm uses the batch statistics in test mode", "test_batchnorm_forward",
+            "batch's own statistics",
+            {"batchnorm_forward": [(_BN_TEST, "return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) "
+                                              "+ beta, None")]}),
+    mistake(CH5, "batch norm with the unbiased variance", "test_batchnorm_forward", "unbiased variance",
+            {"batchnorm_forward": [("x.var(axis=0)", "x.var(axis=0, ddof=1)")]}),
+    mistake(CH5, "running averages with momentum swapped", "test_batchnorm_forward", "swapped",
+            {"batchnorm_forward": [("momentum * running_mean + (1 - momentum) * mean",
+                                    "(1 - momentum) * running_mean + momentum * mean"),
+                                   ("momentum * running_var + (1 - momentum) * var",
+                                    "(1 - momentum) * running_var + momentum * var")]}),
+    mistake(CH5, "dgamma not summed over the batch", "test_batchnorm_backward", "dgamma is not summed",
+            {"batchnorm_backward": [("dgamma = (dout * x_hat).sum(axis=0)", "dgamma = dout * x_hat")]}),
+    mistake(CH5, "dbeta not summed over the batch", "test_batchnorm_backward", "dbeta is not summed",
+            {"batchnorm_backward": [("dbeta = dout.sum(axis=0)", "dbeta = dout")]}),
+    mistake(CH5, "simplified dx with the batch statistics taken as constants", "test_batchnorm_backward_alt",
+            "as constants", {"batchnorm_backward_alt": [(_BN_ALT_DX, "dx = gamma / np.sqrt(var + eps) * dout")]}),
+    correct(CH5, "momentum updating w and the velocity in place", {"sgd_momentum": [
+        (_VELOCITY + "\n    config[\"velocity\"] = v\n    return w + v, config",
+         'v = config.setdefault("velocity", np.zeros_like(w))\n    v *= config["momentum"]\n'
+         '    v -= config["learning_rate"] * dw\n    w += v\n    return w, config'),
+        ('    v = config.get("velocity", np.zeros_like(w))\n', "")]}),
+    correct(CH5, "adam with the bias correction folded into the step size", {"adam": [
+        (_BIAS + "\n    return w - config[\"learning_rate\"] * m_hat / (np.sqrt(v_hat) + config[\"epsilon\"]), config",
+         'root = np.sqrt(1 - beta2**t)\n    step = config["learning_rate"] * root / (1 - beta1**t)\n'
+         '    return w - step * config["m"] / (np.sqrt(config["v"]) + config["epsilon"] * root), config')]}),
+    correct(CH5, "dropout with np.random.seed and a boolean mask in the cache", {
+        "dropout_forward": [("rng = np.random.default_rng(dropout_param.get(\"seed\"))\n    " + _MASK
+                             + "\n    return x * mask, (dropout_param, mask)",
+                             'if "seed" in dropout_param:\n        np.random.seed(dropout_param["seed"])\n'
+                             "    keep = np.random.rand(*x.shape) < p\n    return x * keep / p, (dropout_param, keep)")],
+        "dropout_backward": [("return dout * mask", "return dout * mask / dropout_param[\"p\"]")]}),
+    correct(CH5, "batch norm caching the inverse std for its own backward", {
+        "batchnorm_forward": [("return gamma * x_hat + beta, (x, x_hat, mean, var, gamma, eps)",
+                               "return gamma * x_hat + beta, (x_hat, gamma, 1 / np.sqrt(var + eps))")],
+        "batchnorm_backward_alt": [("    x, x_hat, mean, var, gamma, eps = cache\n    N = x.shape[0]\n",
+                                    "    x_hat, gamma, inv_std = cache\n    N = x_hat.shape[0]\n"),
+                                   (_BN_ALT_DX, "dx = gamma * inv_std / N * (N * dout - dbeta - x_hat * dgamma)")]}),
+)
+
+VARIANTS = CHAPTER_1 + CHAPTER_2 + CHAPTER_3 + CHAPTER_4 + CHAPTER_5

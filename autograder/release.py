@@ -46,11 +46,12 @@ def tool_env(**extra):
 def graded_cell_source(test):
     """A graded test cell: the check on the notebook's own seed, then hidden, the same check on fresh seeds."""
     args = ", ".join(test.uses)
+    check = test.check if "." in test.check else f"checks.{test.check}"  # "training_checks.check_x" as given
     return (f"# Graded ({test.points} point{'s' if test.points != 1 else ''}): {test.behaviour}\n"
-            f"report = checks.{test.check}({args})\n"
+            f"report = {check}({args})\n"
             f"assert report.passed, str(report)\n"
             f"### BEGIN HIDDEN TESTS\n"
-            f"report = checks.on_fresh_seeds(checks.{test.check}, {args})\n"
+            f"report = checks.on_fresh_seeds({check}, {args})\n"
             f"assert report.passed, str(report)\n"
             f"### END HIDDEN TESTS")
 
@@ -161,7 +162,7 @@ def main(argv=None):
     try:
         build_release(course)
     except ReleaseError as error:
-        raise SystemExit(f"release refused: {error}")
+        raise SystemExit(f"release refused: {error}") from None
     print(f"release/ regenerated for {len(curriculum.CHAPTERS)} chapters in {course.root}")
 
 

@@ -3,7 +3,7 @@ import time
 
 import torch
 
-from benchmarks.workloads import DEEP, TEXTBOOK
+from benchmarks.workloads import DEEP, FINAL, TEXTBOOK, with_validation_in_training
 
 
 def _tensors(data):
@@ -105,4 +105,40 @@ def deep_torch(data):
             optimizer.step()
         scheduler.step()
     seconds = time.perf_counter() - start
+    return seconds, _accuracy(model, t["X_test"], t["y_test"])
+
+
+def final_torch(data):
+    """Chapter 5's final model in PyTorch: Linear -> BatchNorm1d -> ReLU -> Dropout per hidden layer, Adam, the same schedule,
+    random batches and accuracy checks on the same examples after every epoch as the Solver makes."""
+    t = _tensors(with_validation_in_training(data))
+    torch.manual_seed(0)
+    dims = [784, *FINAL["hidden_dims"], 10]
+    modules = []
+    for fan_in, fan_out in zip(dims[:-1], dims[1:]):
+        linear = torch.nn.Linear(fan_in, fan_out)
+        _normal_init(linear, (2.0 / fan_in) ** 0.5)
+        modules += [linear, torch.nn.BatchNorm1d(fan_out, eps=1e-5, momentum=0.1), torch.nn.ReLU(),
+                    torch.nn.Dropout(p=1 - FINAL["dropout_keep_ratio"])]  # torch's p is the probability of dropping
+    model = torch.nn.Sequential(*modules[:-3])  # no batch norm, ReLU or dropout after the last layer
+    optimizer = torch.optim.Adam(model.parameters(), lr=FINAL["learning_rate"])
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=FINAL["lr_decay"])
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X, y = t["X_train"], t["y_train"]
+    steps_per_epoch = len(X) // FINAL["batch_size"]
+    start = time.perf_counter()
+    for _ in range(FINAL["num_epochs"]):
+        model.train()
+        for _ in range(steps_per_epoch):
+            idx = torch.randint(0, len(X), (FINAL["batch_size"],))
+            loss = loss_fn(model(X[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+        model.eval()  # the Solver measures 1,000 training and all validation examples after every epoch
+        _accuracy(model, X[:1000], y[:1000])
+        _accuracy(model, t["X_val"], t["y_val"])
+    seconds = time.perf_counter() - start
+    model.eval()
     return seconds, _accuracy(model, t["X_test"], t["y_test"])

@@ -158,7 +158,7 @@ def _check_loss_value(report, model0, model_r, case, student_scores, where):
     if loss0 is None:
         return
     expected = _softmax_loss_value(_net_scores(case.params, case.X, case.activation), case.y)
-    report.measure(f"{where}loss at reg=0: {loss0:.6f}, expected {expected:.6f}")
+    report.measure(f"{where}data loss (the model built with reg=0): {loss0:.6f}, expected {expected:.6f}")
     # wrong scores have their own message: a loss that is the softmax loss of those scores gets no second one
     consistent = student_scores is not None and np.all(np.isfinite(student_scores)) and \
         _close(loss0, _softmax_loss_value(student_scores, case.y))

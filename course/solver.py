@@ -1,11 +1,40 @@
-"""Minibatch training of a model with one of the update rules in ``course.optim``."""
+"""Minibatch training of a model with plain SGD or another update rule (course.optim, chapter 5)."""
+import copy
+import importlib
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from tqdm import std as text_tqdm
 from tqdm.auto import tqdm as auto_tqdm
 
-from course import optim, runtime
+from course import runtime
+
+RULE_NAMES = ("sgd", "sgd_momentum", "rmsprop", "adam")
+PARALLEL_UPDATE_SIZE = 100_000  # a parameter this large is updated in a thread of its own (smaller: not worth a hand-off)
+
+
+def sgd(w, dw, config=None):
+    """Vanilla stochastic gradient descent: w <- w - learning_rate * dw (learning_rate defaults to 1e-2)."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    w -= config["learning_rate"] * dw
+    return w, config
+
+
+def update_rule_named(name):
+    """The update rule called `name`: plain SGD is built in, the others come from course.optim."""
+    if name not in RULE_NAMES:
+        raise ValueError(f"update_rule must be one of {sorted(RULE_NAMES)}, not {name!r}")
+    if name == "sgd":
+        return sgd
+    try:
+        optim = importlib.import_module("course.optim")
+    except ModuleNotFoundError:  # a chapter folder before chapter 5 ships no optim: its rules are chapter 5's exercise
+        raise ValueError(f"update_rule={name!r} is written in chapter 5 and this chapter's folder does not have it: "
+                         f"use update_rule='sgd', or pass your own function (update_rule={name})") from None
+    return optim.UPDATE_RULES[name]
 
 
 def accuracy(model, X, y, batch_size=1000):
@@ -22,8 +51,8 @@ class Solver:
 
     model: has ``params`` (dict of arrays) and ``loss(X, y=None)``.
     data: dict with X_train, y_train, X_val, y_val.
-    update_rule: a name in course.optim ("sgd", "sgd_momentum", "rmsprop", "adam")
-        or a function (w, dw, config) -> (next_w, config).
+    update_rule: "sgd" (built in), "sgd_momentum", "rmsprop" or "adam" (from course.optim,
+        where the chapter's folder has it), or a function (w, dw, config) -> (next_w, config).
     optim_config: hyperparameters for the rule, e.g. {"learning_rate": 0.1}.
     lr_decay: the learning rate is multiplied by this after every epoch.
     batch_size: examples per step, drawn at random (with replacement) from X_train.
@@ -42,7 +71,8 @@ class Solver:
 
     After train(): loss_history (one entry per step), train_acc_history and
     val_acc_history (one per epoch), best_val_acc and best_params; the model's
-    params are set to best_params.
+    params are set to best_params (and its batch-norm running statistics, model.bn_params
+    where it has them, to the ones of that epoch).
     """
 
     def __init__(
@@ -67,9 +97,7 @@ class Solver:
         if missing:
             raise ValueError(f"data is missing {sorted(missing)}; pass a dict like course.data.load_mnist() returns")
         if isinstance(update_rule, str):
-            if update_rule not in optim.UPDATE_RULES:
-                raise ValueError(f"update_rule must be one of {sorted(optim.UPDATE_RULES)}, not {update_rule!r}")
-            update_rule = optim.UPDATE_RULES[update_rule]
+            update_rule = update_rule_named(update_rule)
         self.model = model
         self.X_train, self.y_train = data["X_train"], data["y_train"]
         self.X_val, self.y_val = data["X_val"], data["y_val"]
@@ -99,6 +127,8 @@ class Solver:
         self.iteration = 0
         self.best_val_acc = 0.0
         self.best_params = {}
+        self._best_bn_params = None
+        self._pool = None
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
@@ -119,9 +149,22 @@ class Solver:
             loss, grads = self.model.loss(X_batch, self.y_train[idx])
         self.loss_history.append(loss)
         params = self.model.params
-        for name, w in params.items():
-            params[name], self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
+        # an update is a few elementwise passes over each parameter, which NumPy runs on one core: the
+        # largest parameter is updated in a second thread (ufuncs release the GIL) while the rest run here
+        largest = max(params, key=lambda name: params[name].size)
+        pending = None
+        if self._pool is not None and params[largest].size >= PARALLEL_UPDATE_SIZE:
+            pending = self._pool.submit(self._update, largest, grads)
+        for name in params:
+            if pending is None or name != largest:
+                self._update(name, grads)
+        if pending is not None:
+            pending.result()
         return loss
+
+    def _update(self, name, grads):
+        params = self.model.params
+        params[name], self.optim_configs[name] = self.update_rule(params[name], grads[name], self.optim_configs[name])
 
     def _diverging(self, loss):
         # a stable softmax keeps the loss finite even when training has blown up, so a
@@ -147,6 +190,9 @@ class Solver:
         if val_acc > self.best_val_acc or not self.best_params:
             self.best_val_acc = val_acc
             self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+            # batch norm's running statistics belong to these parameters: restoring one without the other
+            # would normalise the best weights with the last epoch's statistics
+            self._best_bn_params = copy.deepcopy(getattr(self.model, "bn_params", None))
         if self.on_epoch is not None:
             self.on_epoch(self)
 
@@ -156,6 +202,7 @@ class Solver:
         # (a widget executed headless can hang the run)
         tqdm = text_tqdm.tqdm if runtime.headless() else auto_tqdm
         bar = tqdm(total=self.num_iterations, disable=not self.verbose, desc="training", unit="step")
+        self._pool = ThreadPoolExecutor(max_workers=1) if (os.cpu_count() or 1) > 1 else None
         try:
             while self.iteration < self.num_iterations and self.stop_reason is None:
                 loss = self._step()
@@ -166,12 +213,18 @@ class Solver:
                               f"{self.loss_history[0]:.3g}): lower the learning rate")
                 if self.iteration % self.iterations_per_epoch == 0 or self.iteration == self.num_iterations:
                     self._end_epoch()
-                    bar.set_postfix(epoch=self.epoch, loss=f"{loss:.3f}", val_acc=f"{self.val_acc_history[-1]:.3f}", refresh=False)
+                    bar.set_postfix(epoch=self.epoch, loss=f"{loss:.3f}", val_acc=f"{self.val_acc_history[-1]:.3f}",
+                                    refresh=False)
                 if self.on_iteration is not None:
                     self.on_iteration(self)
                 bar.update(1)
         finally:
             bar.close()
+            if self._pool is not None:
+                self._pool.shutdown()
+            self._pool = None
         if self.best_params:
             self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+            if self._best_bn_params is not None:
+                self.model.bn_params = copy.deepcopy(self._best_bn_params)
         return self

@@ -41,7 +41,8 @@ def parse_hidden_dims(text, max_depth):
 
 
 def available_update_rules():
-    """The update rules the Solver can run here: plain SGD always, the others where course.optim ships (chapter 5 on)."""
+    """The update rules the Solver can run here: plain SGD always, the others where the full package is installed
+    (no chapter's release folder ships course.optim: chapter 5 grades it)."""
     if importlib.util.find_spec("course.optim") is None:
         return ("sgd",)
     from course import optim
@@ -87,7 +88,7 @@ class LossExplorer:
         FullyConnectedNet by default.
     activations, weight_scales, max_depth: the choices offered (a chapter may narrow them to
         what its own model supports). The optimizer menu offers the update rules the chapter's
-        folder has: plain SGD only, before chapter 5 ships course.optim.
+        folder has: plain SGD only inside a chapter's release folder, every rule with the full package.
     """
 
     def __init__(self, data, model_factory=None, activations=("relu", "sigmoid"),

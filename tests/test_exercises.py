@@ -10,8 +10,8 @@ import pytest
 
 from autograder import corpus, score, verify
 from autograder.coursedir import CourseDir
-from autograder.release import ReleaseError, sync_tests, graded_cell_source
-from course import checks, curriculum, exercises, layers
+from autograder.release import ReleaseError, graded_cell_source, sync_tests
+from course import curriculum, exercises, layers
 
 COURSE = CourseDir.locate()
 CHAPTERS = exercises.CHAPTER_NAMES
@@ -20,7 +20,7 @@ CHAPTERS = exercises.CHAPTER_NAMES
 def solution_namespace(chapter, replace=None):
     """The notebook's answer cells executed as a student's kernel would (np and course.layers imported)."""
     namespace = {"np": np, "layers": layers}
-    for grade_id, code in {**corpus.answers(chapter), **(replace or {})}.items():
+    for code in {**corpus.answers(chapter), **(replace or {})}.values():
         exec(code, namespace)  # noqa: S102 - the instructor's own solutions
     return namespace
 
@@ -46,9 +46,12 @@ def test_the_chapters_of_the_registry_are_the_curriculum():
 
 def test_every_declared_check_exists_and_takes_a_seed():
     for test in exercises.TESTS.values():
-        check = getattr(checks, test.check, None)
-        assert callable(check), f"{test.grade_id} names checks.{test.check}, which does not exist"
-        assert "seed" in inspect.signature(check).parameters, f"checks.{test.check} must take seed= for the hidden test"
+        try:
+            check = exercises.check_function(test)
+        except AttributeError:
+            check = None
+        assert callable(check), f"{test.grade_id} names {test.check}, which does not exist"
+        assert "seed" in inspect.signature(check).parameters, f"{test.check} must take seed= for the hidden test"
 
 
 def test_every_reference_implementation_resolves():

@@ -2,18 +2,19 @@
 import numpy as np
 import pytest
 
+from course.checks import relative_error
 from course.gradient_check import eval_numerical_gradient, rel_error
 from course.nets import FullyConnectedNet, TwoLayerNet
 from course.solver import accuracy
 
 
-def assert_gradients_match(model, X, y, tol=1e-6):
+def assert_gradients_match(model, X, y, tol=1e-6, error=rel_error):
     loss, grads = model.loss(X, y)
     assert set(grads) == set(model.params)
     for name, param in model.params.items():
         numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], param)
         assert grads[name].shape == param.shape
-        assert rel_error(grads[name], numeric) < tol, name
+        assert error(grads[name], numeric) < tol, name
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
@@ -82,14 +83,52 @@ def test_a_deep_net_overfits_fifty_examples(rng):
     assert accuracy(model, X, y) == 1.0
 
 
-def test_dropout_is_off_at_test_time_and_keeps_the_expected_activation(rng):
-    model = FullyConnectedNet([200], input_dim=20, num_classes=5, dropout=0.5, weight_scale=0.1,
+def test_dropout_is_off_at_test_time_and_draws_a_fresh_mask_on_every_training_step(rng):
+    model = FullyConnectedNet([200], input_dim=20, num_classes=5, dropout_keep_ratio=0.5, weight_scale=0.1,
                               dtype=np.float64, seed=8)
     X = rng.standard_normal((400, 20))
     y = rng.integers(0, 5, 400)
     np.testing.assert_array_equal(model.loss(X), model.loss(X))  # deterministic without labels
     train_losses = {model.loss(X, y)[0] for _ in range(3)}
-    assert len(train_losses) == 3  # a fresh mask on every training step
+    assert len(train_losses) == 3
+
+
+def against_largest(analytic, numeric):
+    """Error relative to the largest entry (at least 1e-4): a bias before batch norm has a zero gradient, which
+    central differences give as 1e-11 and backprop as 1e-17, a huge ratio of two roundoffs."""
+    return relative_error(analytic, numeric, floor=1e-4)
+
+
+@pytest.mark.parametrize("hidden_dims", [[7], [6, 5, 4]])
+@pytest.mark.parametrize("reg", [0.0, 0.7])
+def test_batchnorm_net_gradients_as_in_cs231n(rng, hidden_dims, reg):
+    model = FullyConnectedNet(hidden_dims, input_dim=8, num_classes=4, reg=reg, weight_scale=0.5,
+                              normalization="batchnorm", dtype=np.float64, seed=4)
+    assert {f"gamma{i}" for i in range(1, len(hidden_dims) + 1)} <= set(model.params)
+    assert_gradients_match(model, rng.standard_normal((6, 8)), rng.integers(0, 4, 6), error=against_largest)
+
+
+@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+@pytest.mark.parametrize("keep", [0.25, 0.5, 1.0])
+def test_dropout_net_gradients_with_a_fixed_mask(rng, normalization, keep):
+    model = FullyConnectedNet([10, 9], input_dim=8, num_classes=4, reg=0.1, weight_scale=0.5, dtype=np.float64,
+                              normalization=normalization, dropout_keep_ratio=keep, dropout_seed=123, seed=5)
+    for i in (1, 2, 3):  # an example whose units are all dropped would sit on ReLU's kink with zero biases
+        model.params[f"b{i}"] += 0.3 * rng.standard_normal(model.params[f"b{i}"].shape)
+    assert_gradients_match(model, rng.standard_normal((6, 8)), rng.integers(0, 4, 6), error=against_largest)
+
+
+def test_batchnorm_net_scores_at_test_time_use_the_running_statistics(rng):
+    model = FullyConnectedNet([6], input_dim=4, num_classes=3, normalization="batchnorm", dtype=np.float64, seed=6)
+    X, y = rng.standard_normal((30, 4)), rng.integers(0, 3, 30)
+    model.loss(X, y)
+    one, many = model.loss(X[:1]), model.loss(X)[:1]
+    np.testing.assert_allclose(one, many)  # no batch statistics: an example's scores do not depend on its batch
+
+
+def test_dropout_keep_ratio_outside_0_1_names_its_meaning():
+    with pytest.raises(ValueError, match="probability of keeping"):
+        FullyConnectedNet([5], dropout_keep_ratio=0.0)
 
 
 def test_unknown_activation_names_the_choices():
@@ -101,3 +140,19 @@ def test_unknown_activation_names_the_choices():
 def test_weight_initialisation_scales(scale, expected_std):
     model = FullyConnectedNet([300], input_dim=400, num_classes=10, weight_scale=scale, seed=9)
     assert np.std(model.params["W1"]) == pytest.approx(expected_std, rel=0.02)
+
+
+def test_the_solver_restores_batchnorm_statistics_with_the_best_parameters(rng):
+    from course.solver import Solver
+
+    X = rng.standard_normal((200, 6)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    data = {"X_train": X, "y_train": y, "X_val": X[:50], "y_val": y[:50]}
+    model = FullyConnectedNet([8], input_dim=6, num_classes=2, normalization="batchnorm", weight_scale="he", seed=0)
+    seen = []
+    solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 0.05}, batch_size=20, num_epochs=6,
+                    verbose=False, seed=0, on_epoch=lambda s: seen.append((s.val_acc_history[-1],
+                                                                           s.model.bn_params[0]["running_mean"].copy())))
+    solver.train()
+    best = max(range(len(seen)), key=lambda i: (seen[i][0], -i))  # the first epoch with the best accuracy
+    np.testing.assert_array_equal(model.bn_params[0]["running_mean"], seen[best][1])

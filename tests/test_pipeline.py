@@ -2,6 +2,7 @@
 tested in test_autograder.py): ingest (any printable student id), rebuild, verify, score, feedback,
 and the whole pipeline with --no-sandbox on a class whose ids are not ASCII."""
 import csv
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -83,7 +84,7 @@ def test_rebuild_takes_answers_and_extra_cells_and_restores_everything_else():
 
 def probe_outputs(replace=None, chapter="02_backprop"):
     namespace = {"np": np}
-    for grade_id, code in {**corpus.answers(chapter), **(replace or {})}.items():
+    for code in {**corpus.answers(chapter), **(replace or {})}.values():
         exec(code, namespace)  # noqa: S102
     inputs = exercises.draw_inputs(chapter, np.random.default_rng(7))
     return inputs, exercises.collect(chapter, namespace, inputs)
@@ -145,16 +146,21 @@ def test_feedback_says_passed_and_failed_in_words_and_never_quotes_hidden_tests(
 # ---- the whole pipeline, unsandboxed, on a class with non-ASCII ids --------------------------------
 
 @pytest.mark.slow
-def test_a_class_with_unicode_ids_is_graded_and_shown_as_given(tmp_path):
+def test_a_class_with_unicode_ids_is_graded_from_a_course_folder_and_shown_as_given(tmp_path):
     chapter = "01_numerical_gradient"
     submitted, out = tmp_path / "提交", tmp_path / "out dir"
     right, blank = corpus.notebook(chapter=chapter), corpus.release(chapter)
     for student in ("学生 01", "müller.anna"):
         corpus.write(submitted / student / chapter / f"{chapter}.ipynb", right)
     corpus.write(submitted / "Zhang San.ipynb", blank)
+    # a course folder elsewhere, holding only the sources and the configuration: the `course` package and
+    # MNIST come from the installed package, as they would for an instructor who pip-installed the course
+    course = tmp_path / "my course"
+    shutil.copytree(COURSE.root / "source_notebooks", course / "source_notebooks")
+    shutil.copy(COURSE.nbgrader_config, course)
     result = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", str(submitted), "--assignment", chapter,
-                             "--out", str(out), "--workers", "2", "--no-sandbox"], capture_output=True, text=True,
-                            timeout=600)
+                             "--out", str(out), "--workers", "2", "--no-sandbox", "--course", str(course)],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     with open(out / "grades.csv", encoding="utf-8") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}

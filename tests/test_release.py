@@ -87,7 +87,8 @@ def test_the_search_finds_a_reference_module_copied_into_a_release(tmp_path):
 
 
 def test_a_chapter_imports_its_own_slice_of_the_course_package():
-    probe = "import course, course.gradient_check\ntry:\n import course.layers\n print('leak')\nexcept ModuleNotFoundError:\n print('ok', course.__file__)"
+    probe = ("import course, course.gradient_check\ntry:\n import course.layers\n print('leak')\n"
+             "except ModuleNotFoundError:\n print('ok', course.__file__)")
     result = subprocess.run([sys.executable, "-B", "-c", probe], cwd=ROOT / "release" / "02_backprop",
                             capture_output=True, text=True, check=True)
     assert result.stdout.startswith("ok") and "release/02_backprop/course" in result.stdout
@@ -103,7 +104,8 @@ def test_release_is_in_step_with_the_sources(tmp_path):
         assert filecmp.cmp(tmp_path / path, ROOT / path, shallow=False), f"{path} is stale: run `make release`"
     fresh, committed = tmp_path / "release", ROOT / "release"
     fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
-    committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*")
+                             if p.is_file() and "__pycache__" not in p.parts)
     assert fresh_files == committed_files, "release/ has other files than a fresh `make release` would write"
     stale = [str(p) for p in fresh_files if not filecmp.cmp(fresh / p, committed / p, shallow=False)]
     assert stale == [], f"release/ is out of step with source_notebooks/ for {stale}: run `make release`"

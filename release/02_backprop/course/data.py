@@ -15,7 +15,6 @@ import numpy as np
 import pooch
 
 
-
 def find_mnist_dir():
     """data/mnist beside this package or in a folder above it (a chapter's release folder
     carries its own copy of `course`), or $COURSE_MNIST_DIR."""

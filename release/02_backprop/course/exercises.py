@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from course import checks
+from course import checks, training_checks
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Test:
     grade_id: str
     points: int
     behaviour: str  # what a pass means, in one line
-    check: str  # the function of course.checks that teaches and tests it
+    check: str  # the function of course.checks that teaches and tests it, or "training_checks.<name>"
     uses: tuple  # the student's names that check takes, in order
     draw: Callable  # rng -> {key: array}: inputs for the outside verification
     probes: tuple  # each (namespace, inputs) -> {key: array}; a test passes when any one matches the reference
@@ -307,6 +307,114 @@ def _probe_fc_init(ns, inp):
 INIT_TOLERANCES = {"std": 0.1}
 
 
+# ---- chapter 5: update rules, dropout, batch normalization ----------------------------------------
+
+def _draw_rule(rng):
+    shape = (int(rng.integers(3, 6)), int(rng.integers(3, 6)))
+    return {"w": rng.standard_normal(shape), "dw": rng.standard_normal((3, *shape)),
+            "learning_rate": np.array(rng.uniform(1e-3, 1e-1)), "rate": np.array(rng.uniform(0.8, 0.95)),
+            "state": rng.uniform(0.1, 1.0, shape), "state2": rng.uniform(0.1, 1.0, shape)}
+
+
+def _probe_rule(name, hyper, state):
+    """The defaults (one call with config=None), then three calls from a given state (CS231n's config keys)."""
+    def probe(ns, inp):
+        rule = ns[name]
+        result = {"default.w": rule(inp["w"].copy(), inp["dw"][0].copy(), None)[0]}
+        w, config = inp["w"].copy(), {"learning_rate": float(inp["learning_rate"]), **hyper(inp), **state(inp)}
+        for k, dw in enumerate(inp["dw"]):
+            w, config = rule(np.array(w, dtype=np.float64), dw.copy(), config)
+            result[f"step{k}.w"] = np.array(w, dtype=np.float64)
+        result.update({f"state.{key}": config[key] for key in state(inp)})
+        return result
+    return probe
+
+
+_MOMENTUM = _probe_rule("sgd_momentum", lambda inp: {"momentum": float(inp["rate"])},
+                        lambda inp: {"velocity": inp["state"] - 0.5})
+_RMSPROP = _probe_rule("rmsprop", lambda inp: {"decay_rate": float(inp["rate"]), "epsilon": 1e-8},
+                       lambda inp: {"cache": inp["state"].copy()})
+_ADAM = _probe_rule("adam", lambda inp: {"beta1": float(inp["rate"]), "beta2": 0.999, "epsilon": 1e-8},
+                    lambda inp: {"m": inp["state"] - 0.5, "v": inp["state2"].copy(), "t": 5})
+
+
+def _draw_dropout(rng):
+    x = 1.0 + np.abs(rng.standard_normal((int(rng.integers(300, 400)), int(rng.integers(20, 30)))))
+    p = rng.uniform(0.6, 0.85)  # far from 1 - p, so a mask that drops a fraction p is told apart
+    return {"x": x, "p": np.array(p), "seed": np.array(rng.integers(2**31)), "dout": rng.standard_normal(x.shape),
+            "mask": (rng.random(x.shape) < p) / p}
+
+
+def _probe_dropout_forward(ns, inp):
+    """Properties rather than values: the mask comes from the student's own random numbers."""
+    x, p = inp["x"], float(inp["p"])
+    param = {"mode": "train", "p": p, "seed": int(inp["seed"])}
+    out = np.asarray(ns["dropout_forward"](x.copy(), dict(param))[0], dtype=np.float64)
+    again = np.asarray(ns["dropout_forward"](x.copy(), dict(param))[0], dtype=np.float64)
+    kept = out != 0
+    return {"kept_fraction": kept.mean() / p,
+            "scaled": float(np.allclose(out[kept], x[kept] / p, rtol=1e-9)),
+            "repeatable": float(np.array_equal(out, again)),
+            "test_out": ns["dropout_forward"](x.copy(), {"mode": "test", "p": p})[0]}
+
+
+def _probe_dropout_backward_documented(ns, inp):
+    p = float(inp["p"])
+    return {"dx": ns["dropout_backward"](inp["dout"].copy(), ({"mode": "train", "p": p}, inp["mask"].copy())),
+            "dx_test": ns["dropout_backward"](inp["dout"].copy(), ({"mode": "test", "p": p}, None))}
+
+
+def _probe_dropout_backward_own_cache(ns, inp):
+    x, dout, p = inp["x"], inp["dout"], float(inp["p"])
+    out, cache = ns["dropout_forward"](x.copy(), {"mode": "train", "p": p, "seed": int(inp["seed"])})
+    dx = np.asarray(ns["dropout_backward"](dout.copy(), cache), dtype=np.float64)
+    _, test_cache = ns["dropout_forward"](x.copy(), {"mode": "test", "p": p})
+    return {"follows_mask": float(np.allclose(dx * x, dout * np.asarray(out, dtype=np.float64), rtol=1e-9)),
+            "dx_test": ns["dropout_backward"](dout.copy(), test_cache)}
+
+
+def _draw_batchnorm(rng):
+    N, D = int(rng.integers(4, 9)), int(rng.integers(3, 7))
+    return {"x": rng.uniform(0.5, 3.0, D) * rng.standard_normal((N, D)) + rng.standard_normal(D),
+            "x2": rng.standard_normal((N, D)) + 1.0, "gamma": rng.uniform(0.5, 2.0, D), "beta": rng.standard_normal(D),
+            "momentum": np.array(rng.uniform(0.5, 0.95)), "running_mean": rng.standard_normal(D),
+            "running_var": rng.uniform(0.5, 2.0, D), "dout": rng.standard_normal((N, D))}
+
+
+def _probe_batchnorm_forward(ns, inp):
+    forward, gamma, beta = ns["batchnorm_forward"], inp["gamma"], inp["beta"]
+    bn_param = {"mode": "train", "momentum": float(inp["momentum"])}
+    out = forward(inp["x"].copy(), gamma.copy(), beta.copy(), bn_param)[0]
+    forward(inp["x2"].copy(), gamma.copy(), beta.copy(), bn_param)
+    test_param = {"mode": "test", "running_mean": inp["running_mean"].copy(), "running_var": inp["running_var"].copy()}
+    return {"out": out, "running_mean": bn_param["running_mean"], "running_var": bn_param["running_var"],
+            "test_out": forward(inp["x2"].copy(), gamma.copy(), beta.copy(), test_param)[0]}
+
+
+def _bn_cache(inp):
+    x, eps = inp["x"], 1e-5
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    return x.copy(), (x - mean) / np.sqrt(var + eps), mean, var, inp["gamma"].copy(), eps
+
+
+def _probe_bn_backward_documented(name):
+    def probe(ns, inp):
+        return dict(zip(("dx", "dgamma", "dbeta"), ns[name](inp["dout"].copy(), _bn_cache(inp))))
+    return probe
+
+
+def _probe_bn_backward_own_cache(name):
+    def probe(ns, inp):
+        cache = ns["batchnorm_forward"](inp["x"].copy(), inp["gamma"].copy(), inp["beta"].copy(), {"mode": "train"})[1]
+        return dict(zip(("dx", "dgamma", "dbeta"), ns[name](inp["dout"].copy(), cache)))
+    return probe
+
+
+# a kept fraction measured on thousands of units is within 10% of p (many standard errors); dropping
+# a fraction p instead (p between 0.6 and 0.85) misses it by far more
+DROPOUT_TOLERANCES = {"kept_fraction": 0.1}
+
+
 # ---- the registry -------------------------------------------------------------------------------
 
 EXERCISES = (
@@ -374,10 +482,53 @@ EXERCISES = (
         Test("test_fc_init", 1, "parameter shapes for any depth, zero biases, weight_scale as a number and \"he\"",
              "check_fc_init", ("FullyConnectedNet",), _draw_fc_init, (_probe_fc_init,), tolerances=INIT_TOLERANCES),
         Test("test_fc_loss", 1, "scores and loss (with and without L2) for depths 0 to 3, ReLU and sigmoid",
-             "check_fc_loss", ("FullyConnectedNet",), lambda rng: _draw_nets(rng, FC_CASES), (_probe_loss(_fc_maker),), tolerance=checks.VALUE_TOL),
+             "check_fc_loss", ("FullyConnectedNet",), lambda rng: _draw_nets(rng, FC_CASES), (_probe_loss(_fc_maker),),
+             tolerance=checks.VALUE_TOL),
         Test("test_fc_gradients", 3, "every gradient (with and without L2) for depths 0 to 3, ReLU and sigmoid",
              "check_fc_gradients", ("FullyConnectedNet",), lambda rng: _draw_nets(rng, FC_CASES),
              (_probe_gradients(_fc_maker),), tolerance=checks.NET_GRADIENT_TOL),
+    )),
+    Exercise("sgd_momentum", "05_training_better", "(w, dw, config=None)", "course.optim:sgd_momentum", (
+        Test("test_sgd_momentum", 2, "v = momentum v - learning_rate dw, w + v, over three calls; CS231n's defaults",
+             "training_checks.check_sgd_momentum", ("sgd_momentum",), _draw_rule, (_MOMENTUM,),
+             tolerance=training_checks.MOMENTUM_TOL),
+    )),
+    Exercise("rmsprop", "05_training_better", "(w, dw, config=None)", "course.optim:rmsprop", (
+        Test("test_rmsprop", 2, "the step divided by the running RMS of dw, over three calls; CS231n's defaults",
+             "training_checks.check_rmsprop", ("rmsprop",), _draw_rule, (_RMSPROP,),
+             tolerance=training_checks.ADAPTIVE_TOL),
+    )),
+    Exercise("adam", "05_training_better", "(w, dw, config=None)", "course.optim:adam", (
+        Test("test_adam", 3, "bias-corrected moments with t incremented per call, over three calls; CS231n's defaults",
+             "training_checks.check_adam", ("adam",), _draw_rule, (_ADAM,), tolerance=training_checks.ADAPTIVE_TOL),
+    )),
+    Exercise("dropout_forward", "05_training_better", "(x, dropout_param)", "course.training_layers:dropout_forward", (
+        Test("test_dropout_forward", 2, "keeps a fraction p scaled by 1 / p, a seed repeats the mask; identity in test mode",
+             "training_checks.check_dropout_forward", ("dropout_forward",), _draw_dropout, (_probe_dropout_forward,),
+             tolerance=checks.VALUE_TOL, tolerances=DROPOUT_TOLERANCES),
+    )),
+    Exercise("dropout_backward", "05_training_better", "(dout, cache)", "course.training_layers:dropout_backward", (
+        Test("test_dropout_backward", 1, "dx = dout * mask from the cache (dropout_param, mask); dout in test mode",
+             "training_checks.check_dropout_backward", ("dropout_forward", "dropout_backward"), _draw_dropout,
+             (_probe_dropout_backward_documented, _probe_dropout_backward_own_cache)),
+    )),
+    Exercise("batchnorm_forward", "05_training_better", "(x, gamma, beta, bn_param)",
+             "course.training_layers:batchnorm_forward", (
+        Test("test_batchnorm_forward", 3, "train mode out and running averages; test mode from the running statistics",
+             "training_checks.check_batchnorm_forward", ("batchnorm_forward",), _draw_batchnorm,
+             (_probe_batchnorm_forward,)),
+    )),
+    Exercise("batchnorm_backward", "05_training_better", "(dout, cache)", "course.training_layers:batchnorm_backward", (
+        Test("test_batchnorm_backward", 3, "dx, dgamma, dbeta from the cache (x, x_hat, mean, var, gamma, eps)",
+             "training_checks.check_batchnorm_backward", ("batchnorm_forward", "batchnorm_backward"), _draw_batchnorm,
+             (_probe_bn_backward_documented("batchnorm_backward"), _probe_bn_backward_own_cache("batchnorm_backward"))),
+    )),
+    Exercise("batchnorm_backward_alt", "05_training_better", "(dout, cache)",
+             "course.training_layers:batchnorm_backward_alt", (
+        Test("test_batchnorm_backward_alt", 2, "the same gradients from the simplified formula",
+             "training_checks.check_batchnorm_backward_alt", ("batchnorm_forward", "batchnorm_backward_alt"),
+             _draw_batchnorm, (_probe_bn_backward_documented("batchnorm_backward_alt"),
+                               _probe_bn_backward_own_cache("batchnorm_backward_alt"))),
     )),
 )
 
@@ -454,4 +605,6 @@ def run_probes(chapter, namespace, inputs_path, outputs_path, seconds_per_probe=
 
 
 def check_function(test):
-    return getattr(checks, test.check)
+    """The check a test names: "check_x" in course.checks, "training_checks.check_x" in course.training_checks."""
+    module, _, name = test.check.rpartition(".")
+    return getattr(training_checks if module == "training_checks" else checks, name)

@@ -20,13 +20,17 @@ class Chapter:
         return tuple(e.name for e in exercises.exercises_of(self.name))
 
 
-UTILITIES = ("__init__", "runtime", "compare", "data", "plots", "checks", "curriculum", "exercises")
+UTILITIES = ("__init__", "runtime", "compare", "data", "plots", "checks", "check_base", "layer_checks", "net_checks",
+             "training_checks", "curriculum", "exercises")
 
 CHAPTERS = (
     Chapter("01_numerical_gradient", modules=UTILITIES),
     Chapter("02_backprop", modules=UTILITIES + ("gradient_check",)),
-    Chapter("03_shallow_net", modules=UTILITIES + ("gradient_check", "layers", "optim", "solver", "widgets")),
-    Chapter("04_deep_net", modules=UTILITIES + ("gradient_check", "layers", "optim", "solver", "widgets")),
+    # the update rules beyond plain SGD (course.optim) are chapter 5's exercise: until then the Solver's own sgd
+    Chapter("03_shallow_net", modules=UTILITIES + ("gradient_check", "layers", "solver", "widgets")),
+    Chapter("04_deep_net", modules=UTILITIES + ("gradient_check", "layers", "solver", "widgets")),
+    # nets takes the student's dropout and batch norm (layer_functions=); course.training_layers stays out
+    Chapter("05_training_better", modules=UTILITIES + ("gradient_check", "layers", "solver", "widgets", "nets")),
 )
 
 BY_NAME = {chapter.name: chapter for chapter in CHAPTERS}

@@ -1,20 +1,24 @@
 """LossExplorer: set hyperparameters, press Train, and watch the loss and accuracy curves of every run.
 
-A thin layer over the Solver (its on_iteration hook) and course.plots: the panel
-trains in a background thread so the kernel stays free to receive the Stop click,
-and redraws the curves of all runs a few times a second.
+A thin layer over the Solver (its on_iteration hook) and course.plots. A run trains
+in a thread of its own, so the kernel stays free to receive the Stop click, and a
+second thread redraws the curves about once a second. Training never waits for a
+drawing: all it does for the panel is look at the Stop flag after each step.
 """
-import io
+import html
+import importlib.util
 import threading
 import time
 
 import ipywidgets as widgets
 
-from course import plots
+from course import curriculum, plots
 from course.data import subsample
 from course.solver import Solver
 
-REDRAW_SECONDS = 0.3
+FIRST_DRAW_SECONDS = 0.5  # a run's first curves: early, so that even a 2-second run is seen moving twice
+REDRAW_SECONDS = 1.0  # from the end of one drawing to the start of the next
+PROGRESS_SECONDS = 0.25  # the progress bar is cheap to move, so it moves more often
 
 
 def default_model_factory(hidden_dims, weight_scale, reg, activation):
@@ -27,7 +31,8 @@ def parse_hidden_dims(text, max_depth):
     try:
         dims = [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
     except ValueError:
-        raise ValueError(f"hidden sizes must be whole numbers separated by commas, like 100, 50 (not {text!r})") from None
+        raise ValueError(f"hidden sizes must be whole numbers separated by commas, like 100, 50 (not {text!r})"
+                         ) from None
     if not dims or any(d <= 0 for d in dims):
         raise ValueError("give at least one hidden layer size, each above 0, like 100")
     if len(dims) > max_depth:
@@ -35,10 +40,44 @@ def parse_hidden_dims(text, max_depth):
     return dims
 
 
-def png_of(figure):
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()
+def available_update_rules():
+    """The update rules the Solver can run here: plain SGD always, the others where the full package is installed
+    (no chapter's release folder ships course.optim: chapter 5 grades it)."""
+    if importlib.util.find_spec("course.optim") is None:
+        return ("sgd",)
+    from course import optim
+    return tuple(optim.UPDATE_RULES)
+
+
+def make_solver(model, data, settings, on_iteration=None):
+    """The Solver of one explorer run with these settings (a benchmark times the same run without the panel)."""
+    return Solver(model, data, update_rule=settings["update_rule"],
+                  optim_config={"learning_rate": settings["learning_rate"]}, batch_size=settings["batch_size"],
+                  num_epochs=settings["num_epochs"], verbose=False, on_iteration=on_iteration)
+
+
+def raised_in(error):
+    """The name of the function that raised `error`, with its class (like 'TwoLayerNet.__init__'), or None."""
+    tb = error.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_qualname.split("<locals>.")[-1]
+
+
+def describe_error(error):
+    """What went wrong in words a student can act on: the exception's type, what it says, and what to do."""
+    kind, where, said = type(error).__name__, raised_in(error), str(error)
+    if isinstance(error, NotImplementedError):
+        owner = where.split(".")[0] if where else "a function it calls"
+        chapters = [c.name for c in curriculum.CHAPTERS if owner in c.graded]
+        todo = (f"finish its exercise in chapter {int(chapters[0][:2])}, run that cell again" if chapters
+                else "replace its `raise NotImplementedError` with your code, run its cell again")
+        return f"{kind}: {owner} is not implemented yet: {todo}, then press Train." + (f" ({said})" if said else "")
+    if not said:
+        said = f"raised in {where}, without a message" if where else "raised without a message"
+    return f"{kind}: {said}"
 
 
 class LossExplorer:
@@ -48,7 +87,8 @@ class LossExplorer:
     model_factory: (hidden_dims, weight_scale, reg, activation) -> model; the reference
         FullyConnectedNet by default.
     activations, weight_scales, max_depth: the choices offered (a chapter may narrow them to
-        what its own model supports).
+        what its own model supports). The optimizer menu offers the update rules the chapter's
+        folder has: plain SGD only inside a chapter's release folder, every rule with the full package.
     """
 
     def __init__(self, data, model_factory=None, activations=("relu", "sigmoid"),
@@ -60,8 +100,9 @@ class LossExplorer:
         self.settings = {}  # label -> the settings of that run
         self.messages = []
         self._stop = threading.Event()
-        self._thread = None
-        self._last_draw = 0.0
+        self._threads = ()  # (training, drawing) of the current or last run
+        self._curves = plots.CurvesFigure(title="Loss-curve explorer", log_loss=True)
+        self._drawing = threading.Lock()
 
         style = {"description_width": "110px"}
         self.learning_rate = widgets.FloatLogSlider(value=1e-1, base=10, min=-4, max=1, step=0.1,
@@ -70,12 +111,14 @@ class LossExplorer:
                                           description="regularization", readout_format=".0e", style=style)
         self.hidden = widgets.Text(value="100", description="hidden sizes", style=style,
                                    placeholder="e.g. 100 or 256, 128")
-        self.batch_size = widgets.Dropdown(options=[25, 50, 100, 200, 500], value=100, description="batch size", style=style)
+        self.batch_size = widgets.Dropdown(options=[25, 50, 100, 200, 500], value=100, description="batch size",
+                                           style=style)
         self.weight_scale = widgets.Dropdown(options=list(weight_scales), value=weight_scales[0],
                                              description="weight scale", style=style)
-        self.activation = widgets.ToggleButtons(options=list(activations), value=activations[0], description="activation",
-                                                style=style)
-        self.optimizer = widgets.Dropdown(options=["sgd", "sgd_momentum", "rmsprop", "adam"], value="sgd_momentum",
+        self.activation = widgets.ToggleButtons(options=list(activations), value=activations[0],
+                                                description="activation", style=style)
+        rules = available_update_rules()
+        self.optimizer = widgets.Dropdown(options=rules, value="sgd_momentum" if "sgd_momentum" in rules else rules[0],
                                           description="optimizer", style=style)
         self.epochs = widgets.IntSlider(value=2, min=1, max=10, description="epochs", style=style)
         self.train_button = widgets.Button(description="Train", button_style="success", icon="play")
@@ -84,7 +127,7 @@ class LossExplorer:
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress", style=style)
         self.status = widgets.HTML(value="Choose settings and press <b>Train</b>.")
         self.best = widgets.HTML(value="")
-        self.plot = widgets.Image(format="png", layout=widgets.Layout(width="880px"))
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(width="880px", max_width="100%"))
         self.train_button.on_click(lambda _: self.train())
         self.stop_button.on_click(lambda _: self.stop())
         self.clear_button.on_click(lambda _: self.clear())
@@ -93,7 +136,7 @@ class LossExplorer:
                                  self.activation, self.optimizer, self.epochs,
                                  widgets.HBox([self.train_button, self.stop_button, self.clear_button])])
         self.panel = widgets.VBox([controls, self.progress, self.status, self.best, self.plot])
-        self._redraw()
+        self._draw()
 
     def _repr_mimebundle_(self, **kwargs):
         return self.panel._repr_mimebundle_(**kwargs)
@@ -105,7 +148,8 @@ class LossExplorer:
             "learning_rate": float(self.learning_rate.value), "reg": float(self.reg.value),
             "hidden_dims": parse_hidden_dims(self.hidden.value, self.max_depth),
             "batch_size": int(self.batch_size.value), "weight_scale": self.weight_scale.value,
-            "activation": self.activation.value, "update_rule": self.optimizer.value, "num_epochs": int(self.epochs.value),
+            "activation": self.activation.value, "update_rule": self.optimizer.value,
+            "num_epochs": int(self.epochs.value),
         }
 
     @staticmethod
@@ -122,21 +166,21 @@ class LossExplorer:
             settings = self.current_settings()
             model = self.model_factory(settings["hidden_dims"], settings["weight_scale"], settings["reg"],
                                        settings["activation"])
-        except Exception as error:  # noqa: BLE001 - a bad setting is shown, not raised
-            self._say(f"Cannot start: {error}", error=True)
+            solver = make_solver(model, self.data, settings, on_iteration=self._on_iteration)
+        except Exception as error:  # noqa: BLE001 - a bad setting or unfinished model is shown, not raised
+            self._say(f"FAILED: cannot start: {describe_error(error)}", error=True)
             return
         label = f"run {len(self.runs) + 1}: {self.label_of(settings)}"
-        solver = Solver(model, self.data, update_rule=settings["update_rule"],
-                        optim_config={"learning_rate": settings["learning_rate"]},
-                        batch_size=settings["batch_size"], num_epochs=settings["num_epochs"], verbose=False,
-                        on_iteration=self._on_iteration)
         self.runs[label], self.settings[label] = solver, settings
         self._stop.clear()
         self.progress.max, self.progress.value = solver.num_iterations, 0
         self.train_button.disabled, self.stop_button.disabled = True, False
         self._say(f"Training {label} ...")
-        self._thread = threading.Thread(target=self._run, args=(label, solver), daemon=True)
-        self._thread.start()
+        trained = threading.Event()
+        self._threads = (threading.Thread(target=self._train, args=(label, solver, trained), daemon=True),
+                         threading.Thread(target=self._paint, args=(solver, trained), daemon=True))
+        for thread in self._threads:
+            thread.start()
 
     def stop(self):
         self._stop.set()
@@ -147,59 +191,73 @@ class LossExplorer:
         self.runs.clear()
         self.settings.clear()
         self.best.value = ""
-        self._say("Cleared. Choose settings and press <b>Train</b>.")
-        self._redraw()
+        self._say("Cleared. Choose settings and press Train.")
+        self._draw()
 
     def wait(self, timeout=None):
-        """Block until the current run ends (for scripts and tests)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Block until the current run has ended and its last curves are drawn (for scripts and tests)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     @property
     def running(self):
-        return self._thread is not None and self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._threads)
 
     # ---- the training thread -------------------------------------------------------------
 
     def _on_iteration(self, solver):
         if self._stop.is_set():
             solver.stop("stopped by you")
-        now = time.monotonic()
-        if now - self._last_draw > REDRAW_SECONDS:
-            self.progress.value = solver.iteration
-            self._redraw()
 
-    def _run(self, label, solver):
+    def _train(self, label, solver, trained):
         try:
             solver.train()
         except Exception as error:  # noqa: BLE001 - the message reaches the student, the panel keeps working
-            solver.stop(f"failed: {type(error).__name__}: {error}")
+            solver.stop(f"failed: {describe_error(error)}")
             solver.diverged = True
         finally:
-            self.progress.value = solver.iteration
-            self._finish(label, solver)
+            try:
+                self._report(label, solver)
+            finally:
+                trained.set()
 
-    def _finish(self, label, solver):
+    def _report(self, label, solver):
         if solver.diverged:
-            self._say(f"{label} stopped: {solver.stop_reason}", error=True)
+            self._say(f"FAILED: {label} stopped: {solver.stop_reason}", error=True)
         elif solver.stop_reason:
-            self._say(f"{label} {solver.stop_reason} after {solver.iteration} steps; best validation accuracy "
-                      f"{solver.best_val_acc:.2%}.")
+            accuracy = (f"best validation accuracy {solver.best_val_acc:.2%}" if solver.val_acc_history
+                        else "no epoch finished, so no accuracy yet")
+            self._say(f"{label} {solver.stop_reason} after {solver.iteration} steps; {accuracy}.")
         else:
             self._say(f"{label} done: best validation accuracy {solver.best_val_acc:.2%}.")
         finished = {k: s for k, s in self.runs.items() if not s.diverged and s.val_acc_history}
         if finished:
             best = max(finished, key=lambda k: finished[k].best_val_acc)
-            self.best.value = f"<b>Best so far:</b> {best} &rarr; validation accuracy {finished[best].best_val_acc:.2%}"
-        self._redraw()
-        self.train_button.disabled, self.stop_button.disabled = False, True
+            self.best.value = (f"<b>Best so far:</b> {html.escape(best)} &rarr; validation accuracy "
+                               f"{finished[best].best_val_acc:.2%}")
+
+    # ---- the drawing thread --------------------------------------------------------------
+
+    def _paint(self, solver, trained):
+        """Move the progress bar and redraw the curves until the run ends, then draw them once more."""
+        try:
+            next_draw = time.monotonic() + FIRST_DRAW_SECONDS
+            while not trained.wait(min(PROGRESS_SECONDS, max(0.0, next_draw - time.monotonic()))):
+                self.progress.value = solver.iteration
+                if time.monotonic() >= next_draw:
+                    self._draw()
+                    next_draw = time.monotonic() + REDRAW_SECONDS
+            self.progress.value = solver.iteration
+            self._draw()
+        finally:
+            self.train_button.disabled, self.stop_button.disabled = False, True
+
+    def _draw(self):
+        with self._drawing:
+            self.plot.value = self._curves.update(dict(self.runs)).png()
 
     def _say(self, text, error=False):
         self.messages.append(text)
         color = "#b00020" if error else "inherit"
-        self.status.value = f'<span style="color:{color}">{text}</span>'
-
-    def _redraw(self):
-        self._last_draw = time.monotonic()
-        figure = plots.plot_histories(self.runs or {}, title="Loss-curve explorer", log_loss=True)
-        self.plot.value = png_of(figure)
+        self.status.value = f'<span style="color:{color}">{html.escape(text)}</span>'

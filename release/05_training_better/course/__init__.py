@@ -1,0 +1,1 @@
+"""Neural Networks from Scratch: the reference package every chapter notebook calls."""
