@@ -53,10 +53,21 @@ def collect(submitted: Path, out: Path, assignment: str):
     return ingest.discover(submitted, assignment, assignment)
 
 
+def known_chapter(name):
+    if name not in curriculum.BY_NAME:
+        raise SystemExit(f"unknown assignment {name!r}; choose one of {', '.join(curriculum.BY_NAME)}")
+    return name
+
+
+def collect_or_exit(submitted: Path, out: Path, assignment: str):
+    try:
+        return collect(submitted.resolve(), out, assignment)
+    except (ingest.UnsafeArchive, zipfile.BadZipFile) as error:
+        raise SystemExit(f"refusing the archive: {error}") from None
+
+
 def grade(args):
-    assignment = args.assignment
-    if assignment not in curriculum.BY_NAME:
-        raise SystemExit(f"unknown assignment {assignment!r}; choose one of {', '.join(curriculum.BY_NAME)}")
+    assignment = known_chapter(args.assignment)
     try:
         course = CourseDir.locate(args.course)
     except FileNotFoundError as error:
@@ -74,10 +85,7 @@ def grade(args):
                          "Student code would run with your rights: refusing. Pass --no-sandbox to accept that.")
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        submissions = collect(args.submitted.resolve(), out, assignment)
-    except (ingest.UnsafeArchive, zipfile.BadZipFile) as error:
-        raise SystemExit(f"refusing the archive: {error}") from None
+    submissions = collect_or_exit(args.submitted, out, assignment)
     db_url = args.db_url or f"sqlite:///{out / 'gradebook.db'}"
     with ThreadPoolExecutor(max_workers=1) as setup:  # two subprocesses of a few seconds each, side by side
         # on a cluster, the workers need the font cache and the client does not; they check and prepare meanwhile
@@ -144,8 +152,7 @@ def open_cluster(args, course):
 def find_similar(args):
     from autograder import similarity  # copydetect loads pyplot and more: a second that `grade` need not pay
 
-    if args.assignment not in curriculum.BY_NAME:
-        raise SystemExit(f"unknown assignment {args.assignment!r}; choose one of {', '.join(curriculum.BY_NAME)}")
+    known_chapter(args.assignment)
     try:
         course = CourseDir.locate(args.course)
         source = nbformat.read(course.source(args.assignment), as_version=4)
@@ -156,10 +163,7 @@ def find_similar(args):
         raise SystemExit(f"--threshold {args.threshold} is a share of tokens: give a number in (0, 1], e.g. 0.7")
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        submissions = collect(args.submitted.resolve(), out, args.assignment)
-    except (ingest.UnsafeArchive, zipfile.BadZipFile) as error:
-        raise SystemExit(f"refusing the archive: {error}") from None
+    submissions = collect_or_exit(args.submitted, out, args.assignment)
     pairs = similarity.similarity_report(submissions, source, release, args.assignment, out, args.threshold)
     flagged = [p for p in pairs if p.similarity >= args.threshold]
     for p in flagged:

@@ -8,7 +8,6 @@ import copy
 import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,7 +19,7 @@ import nbformat
 from autograder import execute, ingest, late, rebuild, sandbox, score
 from autograder.coursedir import CourseDir
 from autograder.feedback import feedback_html, hidden_test_lines
-from autograder.release import NBGRADER, tool_env
+from autograder.release import generate_assignment
 from autograder.verify import verify
 
 
@@ -132,7 +131,7 @@ def grade(submission: ingest.Submission, ctx: Context) -> Graded:
         executed.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Late work.** {late_note}"))
     if not run.state.get("finished"):
         result.status = "error"
-        result.message = "; ".join(filter(None, [result.message, run.state.get("error") or "the notebook did not finish"]))
+        result.message = _joined(result.message, run.state.get("error") or "the notebook did not finish")
     page = feedback_html(executed, result.tests, ctx.release, ctx.hidden_lines, resources, ctx.db_lock)
     shutil.rmtree(ctx.out / ".work" / submission.safe_id, ignore_errors=True)
     return Graded(_finish(result, start), executed, page)
@@ -151,7 +150,7 @@ def _apply_late_policy(result, submission, ctx, resources):
     try:
         submitted_at = late.read_timestamp(submission.path.parent)
     except ValueError as error:
-        submitted_at, result.message = None, "; ".join(filter(None, [result.message, str(error)]))
+        submitted_at, result.message = None, _joined(result.message, str(error))
     lateness = late.lateness(submitted_at, ctx.deadline, ctx.late_policy, result.max_score + result.manual_max)
     result.submitted_at = submitted_at.isoformat() if submitted_at else ""
     result.seconds_late, result.penalty = lateness.seconds_late, lateness.penalty
@@ -159,8 +158,12 @@ def _apply_late_policy(result, submission, ctx, resources):
     late.save_to_gradebook(resources, ctx.db_lock, ctx.deadline, lateness)
     note = late.note(lateness, ctx.deadline, ctx.late_policy)
     if ctx.deadline is not None and (submitted_at is None or lateness.seconds_late > 0):
-        result.message = "; ".join(filter(None, [result.message, note]))
+        result.message = _joined(result.message, note)
     return note
+
+
+def _joined(*messages):
+    return "; ".join(m for m in messages if m)
 
 
 def _finish(result, start):
@@ -201,10 +204,6 @@ def prepare_gradebook(course: CourseDir, work: Path, assignment: str, db_url: st
     source.mkdir(parents=True, exist_ok=True)
     shutil.copy(course.source(assignment), source)
     shutil.copy(course.nbgrader_config, work)
-    result = subprocess.run([*NBGRADER, "generate_assignment", assignment, "--force",
-                             f"--CourseDirectory.root={work}", f"--CourseDirectory.db_url={db_url}",
-                             "--log-level=WARN"], cwd=work, env=tool_env(), capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.stderr[-2000:]}")
+    generate_assignment(work, assignment, db_url)
     return (nbformat.read(source / f"{assignment}.ipynb", as_version=4),
             nbformat.read(work / "release" / assignment / f"{assignment}.ipynb", as_version=4))

@@ -45,8 +45,7 @@ def tool_env(**extra):
 
 def graded_cell_source(test):
     """A graded test cell: the check on the notebook's own seed, then hidden, the same check on fresh seeds."""
-    args = ", ".join(test.uses)
-    check = test.check if "." in test.check else f"checks.{test.check}"  # "training_checks.check_x" as given
+    args, check = ", ".join(test.uses), test.check_path
     return (f"# Graded ({test.points} point{'s' if test.points != 1 else ''}): {test.behaviour}\n"
             f"report = {check}({args})\n"
             f"assert report.passed, str(report)\n"
@@ -117,13 +116,12 @@ def _answer_problem(exercise, source):
 
 # ---- the release ----------------------------------------------------------------------------------
 
-def generate_assignment(course_dir: Path, chapter: str):
-    """nbgrader generate_assignment for one chapter, with a throwaway gradebook."""
+def generate_assignment(course_dir: Path, chapter: str, db_url: str | None = None):
+    """nbgrader generate_assignment for one chapter, filling the gradebook at db_url (default: a throwaway one)."""
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
-            [*NBGRADER, "generate_assignment", chapter, "--force",
-             f"--CourseDirectory.root={course_dir}", f"--CourseDirectory.db_url=sqlite:///{tmp}/gradebook.db",
-             "--log-level=WARN"],
+            [*NBGRADER, "generate_assignment", chapter, "--force", f"--CourseDirectory.root={course_dir}",
+             f"--CourseDirectory.db_url={db_url or f'sqlite:///{tmp}/gradebook.db'}", "--log-level=WARN"],
             cwd=course_dir, env=tool_env(), capture_output=True, text=True,
         )
     if result.returncode != 0:

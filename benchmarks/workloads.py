@@ -28,39 +28,43 @@ def with_validation_in_training(data):
                 y_train=np.concatenate([data["y_train"], data["y_val"]]))
 
 
+def timed_training(solver, model, data):
+    """(seconds of solver.train(), test accuracy of model)."""
+    from course.solver import accuracy
+
+    start = time.perf_counter()
+    solver.train()
+    seconds = time.perf_counter() - start
+    return seconds, accuracy(model, data["X_test"], data["y_test"])
+
+
 def textbook_numpy(data):
     from course.nets import TwoLayerNet
-    from course.solver import Solver, accuracy
+    from course.solver import Solver
 
     model = TwoLayerNet(784, TEXTBOOK["hidden_dim"], 10, weight_scale=TEXTBOOK["weight_scale"],
                         activation="sigmoid", seed=0)
     solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": TEXTBOOK["learning_rate"]},
                     batch_size=TEXTBOOK["batch_size"], num_iterations=TEXTBOOK["num_iterations"],
                     num_val_samples=1000, verbose=False, seed=0)
-    start = time.perf_counter()
-    solver.train()
-    seconds = time.perf_counter() - start
-    return seconds, accuracy(model, data["X_test"], data["y_test"])
+    return timed_training(solver, model, data)
 
 
 def deep_numpy(data):
     from course.nets import FullyConnectedNet
-    from course.solver import Solver, accuracy
+    from course.solver import Solver
 
     model = FullyConnectedNet(DEEP["hidden_dims"], weight_scale=DEEP["weight_scale"], seed=0)
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": DEEP["learning_rate"]},
                     lr_decay=DEEP["lr_decay"], batch_size=DEEP["batch_size"], num_epochs=DEEP["num_epochs"],
                     verbose=False, seed=0)
-    start = time.perf_counter()
-    solver.train()
-    seconds = time.perf_counter() - start
-    return seconds, accuracy(model, data["X_test"], data["y_test"])
+    return timed_training(solver, model, data)
 
 
 def final_numpy(data):
     """Chapter 5's final model: the reference FullyConnectedNet with batch norm and dropout, Adam, through the Solver."""
     from course.nets import FullyConnectedNet
-    from course.solver import Solver, accuracy
+    from course.solver import Solver
 
     model = FullyConnectedNet(FINAL["hidden_dims"], weight_scale=FINAL["weight_scale"],
                               normalization=FINAL["normalization"], dropout_keep_ratio=FINAL["dropout_keep_ratio"],
@@ -69,10 +73,7 @@ def final_numpy(data):
                     optim_config={"learning_rate": FINAL["learning_rate"]},
                     lr_decay=FINAL["lr_decay"], batch_size=FINAL["batch_size"], num_epochs=FINAL["num_epochs"],
                     verbose=False, seed=0)
-    start = time.perf_counter()
-    solver.train()
-    seconds = time.perf_counter() - start
-    return seconds, accuracy(model, data["X_test"], data["y_test"])
+    return timed_training(solver, model, data)
 
 
 def numerical_vs_backprop(data):

@@ -32,6 +32,11 @@ class Test:
     tolerance: float = checks.GRADIENT_TOL  # largest checks.relative_error against the reference
     tolerances: dict = field(default_factory=dict)  # key -> a tolerance of its own
 
+    @property
+    def check_path(self):
+        """The check as a notebook calls it: checks.<name>, or training_checks.<name>."""
+        return self.check if "." in self.check else f"checks.{self.check}"
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -566,7 +571,7 @@ def collect(chapter, namespace, inputs, seconds_per_probe=0):
     One probe's crash or endless loop (with seconds_per_probe, in the main thread) costs only its
     own test: the others still run.
     """
-    outputs = {}
+    outputs, notebook = {}, _Namespace(namespace)
     for test in tests_of(chapter):
         prefix = f"{test.grade_id}."
         own = {k[len(prefix):]: v for k, v in inputs.items() if k.startswith(prefix)}
@@ -576,7 +581,7 @@ def collect(chapter, namespace, inputs, seconds_per_probe=0):
             try:
                 if seconds_per_probe:
                     signal.setitimer(signal.ITIMER_REAL, seconds_per_probe)
-                values = probe(_Namespace(namespace), {k: np.array(v) for k, v in own.items()})
+                values = probe(notebook, {k: np.array(v) for k, v in own.items()})
                 outputs.update({f"{key}.{k}": np.asarray(v, dtype=np.float64) for k, v in values.items()})
             except BaseException as error:  # noqa: BLE001 - whatever the student's code does is recorded
                 if isinstance(error, ProbeTimeout):
@@ -606,5 +611,5 @@ def run_probes(chapter, namespace, inputs_path, outputs_path, seconds_per_probe=
 
 def check_function(test):
     """The check a test names: "check_x" in course.checks, "training_checks.check_x" in course.training_checks."""
-    module, _, name = test.check.rpartition(".")
-    return getattr(training_checks if module == "training_checks" else checks, name)
+    module, name = test.check_path.split(".")
+    return getattr({"checks": checks, "training_checks": training_checks}[module], name)
