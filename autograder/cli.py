@@ -87,12 +87,20 @@ def grade(args):
     out.mkdir(parents=True, exist_ok=True)
     submissions = collect_or_exit(args.submitted, out, assignment)
     db_url = args.db_url or f"sqlite:///{out / 'gradebook.db'}"
-    with ThreadPoolExecutor(max_workers=1) as setup:  # two subprocesses of a few seconds each, side by side
-        # on a cluster, the workers need the font cache and the client does not; they check and prepare meanwhile
-        beside = setup.submit(open_cluster, args, course) if args.scheduler else setup.submit(execute.matplotlib_cache, out)
-        source, release = pipeline.prepare_gradebook(course, out / ".nbgrader", assignment, db_url)
-        ready = beside.result()  # the cluster's session, or the font cache's folder
-        session = ready if args.scheduler else None
+    session = shipment = None
+    with ThreadPoolExecutor(max_workers=1) as setup:  # a few seconds of work each, side by side
+        if args.scheduler:  # the workers build their font caches while they are checked, and need no gradebook of ours
+            beside = setup.submit(open_cluster, args, course)
+            try:
+                source, release, shipment = cluster.prepare(course, out, assignment, db_url)
+            except BaseException:
+                beside.add_done_callback(lambda opened: opened.exception() or opened.result().close())
+                raise
+            session = beside.result()
+        else:
+            beside = setup.submit(execute.matplotlib_cache, out)
+            source, release = pipeline.prepare_gradebook(course, out / ".nbgrader", assignment, db_url)
+            beside.result()
     limits = sandbox.Limits(wall_seconds=args.timeout, cell_seconds=args.cell_timeout)
     ctx = pipeline.Context(assignment, out, db_url, course, source, release, bwrap, run_seed(out), limits, args.workers,
                            deadline, late_policy)
@@ -108,7 +116,7 @@ def grade(args):
     with ThreadPoolExecutor(max_workers=args.workers + 1) as pool, \
             tqdm(total=len(submissions), initial=len(results), desc=f"grading {assignment}", unit="student") as bar:
         try:
-            for result in session.grade(todo, ctx) if session else grade_here(pool, todo, ctx):
+            for result in session.grade(todo, ctx, shipment) if session else grade_here(pool, todo, ctx):
                 pipeline.save_result(out, result)
                 results.append(result)
                 bar.update(1)

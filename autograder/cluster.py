@@ -13,7 +13,9 @@ import dataclasses
 import functools
 import hashlib
 import os
+import shutil
 import socket
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -25,7 +27,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # as in cli.py: a worker validat
 
 import nbformat
 
-from autograder import execute, ingest, pipeline, sandbox
+from autograder import execute, feedback, ingest, pipeline, sandbox, score
 from autograder.coursedir import CourseDir
 
 AUTOGRADER_DIR = Path(__file__).resolve().parent
@@ -87,10 +89,24 @@ def worker_course(course_root: str) -> CourseDir:
 
 # ---- on the worker --------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Shipment:
+    """What the client prepared once for every worker of a run (scattered to them by Dask): nbgrader's
+    source and release notebooks and a gradebook holding this assignment alone, so that no worker runs
+    nbgrader's generate_assignment of its own."""
+    source: str  # notebook JSON
+    release: str
+    gradebook: bytes  # an SQLite file, as nbgrader's generate_assignment filled it
+
+    @functools.cached_property
+    def digest(self):
+        return hashlib.sha256(self.gradebook + b"\0" + self.source.encode() + b"\0" + self.release.encode()).hexdigest()
+
+
 @dataclass
 class WorkerCourse:
-    """One worker process's own copy of what a run needs, prepared once: a throwaway gradebook
-    for the feedback pages, nbgrader's source and release notebooks, the font cache."""
+    """One worker process's copy of what a run needs: the client's notebooks and a private gradebook
+    (for the feedback pages; the client records the scores in the real one), the font cache."""
     course: CourseDir
     folder: Path
     db_url: str
@@ -100,43 +116,81 @@ class WorkerCourse:
     db_lock: threading.Lock
 
 
-_PREPARED: dict = {}  # (assignment, course root, its data digests) -> Future of a WorkerCourse, per process
-_PREPARED_LOCK = threading.Lock()
+_WORKSPACES: dict = {}  # (assignment, course root) -> Future of (course, folder with the font cache), per process
+_COURSES: dict = {}  # (assignment, course root, shipment digest) -> WorkerCourse
+_LOCK = threading.Lock()
 
 
-def _prepare(assignment, course: CourseDir, local_directory) -> WorkerCourse:
-    # as cli.main does: nbgrader's gradebook trips SQLAlchemy warnings that say nothing to anyone
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    folder = Path(tempfile.mkdtemp(prefix=f"autograder-{assignment}-", dir=local_directory))
-    db_url = f"sqlite:///{folder / 'gradebook.db'}"
-    execute.matplotlib_cache(folder)
-    source, release = pipeline.prepare_gradebook(course, folder / ".nbgrader", assignment, db_url)
-    return WorkerCourse(course, folder, db_url, source, release, _bubblewrap(), threading.Lock())
-
-
-def prepared(plan: Plan, local_directory=None) -> concurrent.futures.Future:
-    """This process's WorkerCourse for the plan, prepared in a thread on first call."""
+def workspace(plan: Plan, local_directory=None) -> concurrent.futures.Future:
+    """This process's folder for the plan's assignment, with matplotlib's font cache built in it and the
+    feedback page's templates compiled (in a thread, started by the check before any work: the worker
+    gets ready while the client prepares)."""
     course = worker_course(plan.course_root)
-    key = (plan.assignment, str(course.root), tuple(_digests(_data_files(course, plan.assignment)).values()))
-    with _PREPARED_LOCK:
-        if key not in _PREPARED:
+    key = (plan.assignment, str(course.root))
+    with _LOCK:
+        if key not in _WORKSPACES:
             future = concurrent.futures.Future()
-            _PREPARED[key] = future
+            _WORKSPACES[key] = future
 
             def work():
                 try:
-                    future.set_result(_prepare(plan.assignment, course, local_directory))
+                    folder = Path(tempfile.mkdtemp(prefix=f"autograder-{plan.assignment}-", dir=local_directory))
+                    execute.matplotlib_cache(folder)
+                    feedback.feedback_exporter()  # compiling its templates costs more than a page
+                    future.set_result((course, folder))
                 except BaseException as error:  # noqa: BLE001 - handed to the task that waits for it
-                    with _PREPARED_LOCK:
-                        del _PREPARED[key]  # the next task tries again
+                    with _LOCK:
+                        del _WORKSPACES[key]  # the next task tries again
                     future.set_exception(error)
-            threading.Thread(target=work, name="autograder-prepare", daemon=True).start()
-        return _PREPARED[key]
+            threading.Thread(target=work, name="autograder-workspace", daemon=True).start()
+        return _WORKSPACES[key]
+
+
+def worker_copy(plan: Plan, shipment: Shipment) -> WorkerCourse:
+    """The WorkerCourse for a run: its gradebook written from the shipment once per process."""
+    course, folder = workspace(plan).result()
+    key = (plan.assignment, str(course.root), shipment.digest)
+    with _LOCK:
+        if key not in _COURSES:
+            # nbgrader's gradebook trips SQLAlchemy warnings that say nothing to anyone (as cli.main does)
+            warnings.filterwarnings("ignore", message=".*not in session.*")
+            gradebook = folder / f"gradebook-{shipment.digest[:16]}.db"
+            gradebook.write_bytes(shipment.gradebook)
+            _scratch(gradebook)
+            _COURSES[key] = WorkerCourse(course, folder, f"sqlite:///{gradebook}",
+                                         nbformat.reads(shipment.source, as_version=4),
+                                         nbformat.reads(shipment.release, as_version=4), _bubblewrap(), threading.Lock())
+        return _COURSES[key]
+
+
+_SCRATCH_FILES: set = set()
+
+
+def _scratch(gradebook: Path):
+    """Let SQLite skip waiting for the disk on this file: a worker's gradebook is a scratch copy, rebuilt
+    from the shipment after a crash, and nbgrader commits once per cell (some 30 commits a student)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not _SCRATCH_FILES:
+        event.listen(Engine, "connect", _no_sync)
+    _SCRATCH_FILES.add(str(gradebook.resolve()))
+
+
+def _no_sync(dbapi_connection, _record):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        try:
+            if {row[2] for row in cursor.execute("PRAGMA database_list")} & _SCRATCH_FILES:
+                cursor.execute("PRAGMA synchronous = OFF")
+                cursor.execute("PRAGMA journal_mode = MEMORY")
+        finally:
+            cursor.close()
 
 
 def worker_problem(plan: Plan, dask_worker=None) -> str | None:
     """Why this worker must not grade the plan, or None. Runs on the worker: by `client.run` before
-    any work (which also starts the worker's preparation), and again before each task."""
+    any work (which also starts the worker's font cache), and again before each task."""
     try:
         course = worker_course(plan.course_root)
     except FileNotFoundError as error:
@@ -150,7 +204,7 @@ def worker_problem(plan: Plan, dask_worker=None) -> str | None:
     if differ:
         return (f"holds a different {' and '.join(differ)} than the client (its course: {course.root}): give "
                 f"every machine the same checkout and environment, or point AUTOGRADER_COURSE at the right one")
-    prepared(plan, getattr(dask_worker, "local_directory", None))
+    workspace(plan, getattr(dask_worker, "local_directory", None))
     return None
 
 
@@ -171,9 +225,26 @@ def _bubblewrap():
     return _BWRAP["path"]
 
 
-def grade_on_worker(plan: Plan, settings: dict, student_id: str, notebook: bytes, timestamp: bytes | None):
+class LeavePoolAfterRun:
+    """The sandbox slot of a task on a worker: one of the worker's threads. Once the notebook has run,
+    the task leaves the worker's thread pool (distributed.secede), so the worker starts the next
+    student's notebook while this one is verified, scored and its page written: the overlap local
+    grading gets from its extra thread."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        from distributed import secede
+        secede()
+        return False
+
+
+def grade_on_worker(plan: Plan, shipment: Shipment, settings: dict, student_id: str, notebook: bytes,
+                    timestamp: bytes | None, marks: dict):
     """One task: the student's notebook through pipeline.grade on this worker; settings are the
-    client's Context fields that are not machine-local (seed, limits, deadline, ...).
+    client's Context fields that are not machine-local (seed, limits, deadline, ...), marks what
+    graders gave this student by hand in the client's gradebook (a regrade keeps them, as locally).
 
     Returns (Result, executed notebook as JSON text or None, feedback HTML or None).
     """
@@ -182,7 +253,7 @@ def grade_on_worker(plan: Plan, settings: dict, student_id: str, notebook: bytes
     problem = worker_problem(plan, worker)
     if problem:
         raise WorkerRefused(f"worker {worker.address} ({socket.gethostname()}) refuses to grade: {problem}")
-    mine = prepared(plan).result()
+    mine = worker_copy(plan, shipment)
     submission = ingest.Submission(student_id, None)
     # the notebook gets a folder of its own, as in SUBMITTED, for what the steps read beside it
     folder = mine.folder / "submitted" / submission.safe_id
@@ -194,8 +265,9 @@ def grade_on_worker(plan: Plan, settings: dict, student_id: str, notebook: bytes
     ctx = pipeline.Context(**settings, out=mine.folder, db_url=mine.db_url, course=mine.course,
                            source=mine.source, release=mine.release, bwrap=mine.bwrap if plan.sandboxed else None,
                            workers=worker.state.nthreads, db_lock=mine.db_lock)
+    ctx.sandboxes = LeavePoolAfterRun()
     try:
-        graded = pipeline.grade(submission, ctx)
+        graded = pipeline.grade(submission, ctx, marks)
     finally:
         for path in folder.iterdir():
             path.unlink()
@@ -206,6 +278,48 @@ def grade_on_worker(plan: Plan, settings: dict, student_id: str, notebook: bytes
 
 
 # ---- on the client --------------------------------------------------------------------------------
+
+def prepare(course: CourseDir, out: Path, assignment: str, db_url: str):
+    """(source, release, Shipment): the client's gradebook filled by nbgrader as for local grading, and
+    what the workers get instead of running nbgrader themselves.
+
+    The workers' gradebook must hold this assignment and nothing else: it is the client's own file when
+    this run creates it (the usual first run), else one nbgrader fills in a private folder, side by
+    side with the real one (a gradebook in PostgreSQL, or a rerun's that already holds students).
+    """
+    created = _new_sqlite_file(db_url)
+    private = out / ".nbgrader-workers"
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as side:
+        if created is None:
+            shutil.rmtree(private, ignore_errors=True)
+            beside = side.submit(pipeline.prepare_gradebook, course, private, assignment,
+                                 f"sqlite:///{private / 'gradebook.db'}")
+        source, release = pipeline.prepare_gradebook(course, out / ".nbgrader", assignment, db_url)
+        if created is None:
+            beside.result()
+    gradebook = _sqlite_bytes(created or private / "gradebook.db")
+    return source, release, Shipment(nbformat.writes(source), nbformat.writes(release), gradebook)
+
+
+def _new_sqlite_file(db_url):
+    """The path of db_url's SQLite file when it does not exist yet, else None."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
+def _sqlite_bytes(path: Path) -> bytes:
+    """A consistent copy of an SQLite database, read through SQLite rather than as a file."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.serialize()
+    finally:
+        connection.close()
+
 
 def security(ca_file=None, cert=None, key=None):
     """distributed.security.Security from the three files, or from Dask's configuration when none is given."""
@@ -262,7 +376,7 @@ class Session:
         if self.cluster is not None:
             self.cluster.close()
 
-    def grade(self, submissions, ctx: pipeline.Context):
+    def grade(self, submissions, ctx: pipeline.Context, shipment: Shipment):
         """Yield one Result per submission, graded on the cluster and recorded by this client in ctx's
         gradebook and OUTDIR (feedback page), in the order they finish.
 
@@ -278,15 +392,20 @@ class Session:
             if submission.status != "ok":
                 yield pipeline.grade_submission(submission, ctx)
         waiting = [s for s in submissions if s.status == "ok"]
+        if not waiting:
+            return
+        # once to every worker (and from them to any worker that joins later), not once per task
+        shipped = self.client.scatter(shipment, broadcast=True, hash=False)
         running = as_completed()
         by_key = {}
 
         def send(count):
             for submission in waiting[:count]:
                 timestamp = submission.path.parent / "timestamp.txt"
-                future = self.client.submit(grade_on_worker, self.plan, settings, submission.student_id,
+                future = self.client.submit(grade_on_worker, self.plan, shipped, settings, submission.student_id,
                                             submission.path.read_bytes(),
                                             timestamp.read_bytes() if timestamp.is_file() else None,
+                                            score.human_marks(ctx.resources(submission.safe_id), ctx.db_lock),
                                             key=f"grade-{submission.safe_id}-{submission.digest[:16]}", pure=False)
                 by_key[future.key] = submission
                 running.add(future)

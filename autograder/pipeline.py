@@ -98,10 +98,11 @@ def grade_submission(submission: ingest.Submission, ctx: Context) -> Result:
     return graded.result
 
 
-def grade(submission: ingest.Submission, ctx: Context) -> Graded:
+def grade(submission: ingest.Submission, ctx: Context, marks: dict | None = None) -> Graded:
     """Every step for one student, the scores recorded in ctx's gradebook (the feedback page reads
     them there); the caller decides where the page goes. A cluster worker calls this with a private
-    gradebook of its own, and the client records the scores again in the real one."""
+    gradebook of its own and the human marks the real one holds (score.human_marks), and the client
+    records the scores again in the real one."""
     start = time.perf_counter()
     auto, manual = max_points(ctx.source)
     result = Result(submission.student_id, submission.status, submission.message, max_score=auto, manual_max=manual,
@@ -114,6 +115,8 @@ def grade(submission: ingest.Submission, ctx: Context) -> Graded:
         result.status, result.message = "invalid", str(error)
         return Graded(_finish(result, start))
     resources = ctx.resources(submission.safe_id)
+    if marks:
+        score.put_human_marks(marks, resources, ctx.db_lock)
     notebook = rebuild.sanitize(rebuild.rebuild(student, ctx.source), resources)
     inputs = execute.draw_inputs(ctx.assignment, ctx.seed, submission.safe_id)
     # only the notebook's run holds a sandbox slot: rebuilding the next notebook and writing the last

@@ -5,7 +5,7 @@ earns nothing. The scores go into nbgrader's gradebook through its own SaveAutoG
 import threading
 
 import nbformat
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import LimitOutput, SaveAutoGrades
 
 from autograder.rebuild import is_test, nb_meta
@@ -59,3 +59,40 @@ def save(executed, tests, resources, lock: threading.Lock):
                 grade.auto_score = test["points"]
                 grade.needs_manual_grade = False
             gradebook.db.commit()
+
+
+def human_marks(resources, lock: threading.Lock) -> dict:
+    """What graders gave this student by hand in the gradebook named by resources (formgrader's manual
+    scores, extra credit and comments): {"grades": {grade_id: [manual_score, extra_credit]},
+    "comments": {grade_id: manual_comment}}, empty when nothing was marked or nothing submitted."""
+    meta = resources["nbgrader"]
+    marks = {"grades": {}, "comments": {}}
+    with lock, Gradebook(meta["db_url"]) as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(meta["notebook"], meta["assignment"], meta["student"])
+        except MissingEntry:
+            return marks
+        for grade in notebook.grades:
+            if grade.manual_score is not None or grade.extra_credit is not None:
+                marks["grades"][grade.name] = [grade.manual_score, grade.extra_credit]
+        for comment in notebook.comments:
+            if comment.manual_comment is not None:
+                marks["comments"][comment.name] = comment.manual_comment
+    return marks
+
+
+def put_human_marks(marks: dict, resources, lock: threading.Lock):
+    """Write human_marks' answer into another gradebook (a cluster worker's private copy), before save(),
+    so that nbgrader's rules (a manual score wins, and asks for review) and the page see them there too."""
+    if not marks.get("grades") and not marks.get("comments"):
+        return
+    meta = resources["nbgrader"]
+    with lock, Gradebook(meta["db_url"]) as gradebook:
+        gradebook.update_or_create_student(meta["student"])
+        gradebook.update_or_create_submission(meta["assignment"], meta["student"])
+        for grade_id, (manual_score, extra_credit) in marks.get("grades", {}).items():
+            grade = gradebook.find_grade(grade_id, meta["notebook"], meta["assignment"], meta["student"])
+            grade.manual_score, grade.extra_credit = manual_score, extra_credit
+        for grade_id, text in marks.get("comments", {}).items():
+            gradebook.find_comment(grade_id, meta["notebook"], meta["assignment"], meta["student"]).manual_comment = text
+        gradebook.db.commit()

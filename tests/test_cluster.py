@@ -278,3 +278,68 @@ def test_grading_over_tls_with_certificates(tmp_path, processes, local_run):
     assert run.returncode == 0, run.stderr[-3000:]
     assert rows(out) == {student: expected[student] for student in ("ada_correct", "ben_typical_mistakes")}, messages(out)
     assert {r["worker"] for r in results(out).values()} == {worker}
+
+
+def mark_by_hand(db_url, students, comment):
+    """What a grader does in formgrader: full points and a comment on every written answer."""
+    from nbgrader.api import Gradebook
+    with Gradebook(db_url) as gradebook:
+        for student in students:
+            notebook = gradebook.find_submission_notebook(CHAPTER, CHAPTER, student)
+            for grade in notebook.grades:
+                if grade.cell_type == "markdown":
+                    grade.manual_score = grade.max_score
+            for note in notebook.comments:
+                note.manual_comment = comment
+        gradebook.db.commit()
+
+
+def page_scores(page: str):
+    """The feedback page's scores: the notebook's total and each cell's, in the order shown."""
+    return re.findall(r"\(Score: (-?[\d.]+) / ([\d.]+)\)", page)
+
+
+def test_a_regrade_on_the_cluster_keeps_what_graders_marked_by_hand(tmp_path, processes, local_run):
+    """Workers grade into private gradebooks: the written answers' marks must reach them, or the pages of a
+    regrade after formgrader would drop the written points that a local regrade shows."""
+    submitted, _ = local_run
+    few = tmp_path / "few"
+    for student in ("ada_correct", "ben_typical_mistakes"):
+        shutil.copytree(submitted / student, few / student)
+    scheduler = processes.scheduler()
+    processes.worker(scheduler, "w1")
+    pages = {}
+    for where, options in (("local", ("--workers", "1")), ("cluster", ("--scheduler", scheduler))):
+        out = tmp_path / where
+        assert grade(few, out, *options).returncode == 0
+        mark_by_hand(f"sqlite:///{out / 'gradebook.db'}", ["ada_correct", "ben_typical_mistakes"], "Clear and right.")
+        run = grade(few, out, *options, "--regrade")
+        assert run.returncode == 0, run.stderr[-3000:]
+        pages[where] = {p.stem: p.read_text(encoding="utf-8") for p in (out / "feedback").glob("*.html")}
+    assert pages["cluster"].keys() == pages["local"].keys() == {"ada_correct", "ben_typical_mistakes"}
+    for student, page in pages["cluster"].items():
+        assert page_scores(page) == page_scores(pages["local"][student])
+        assert "Clear and right." in page
+    # ada: 13 automatic points and 3 written answers of 2 points, each shown as given by hand
+    assert page_scores(pages["cluster"]["ada_correct"])[0] == ("19.0", "19.0")
+    assert pages["cluster"]["ada_correct"].count(">Written response</a> (Score: 2.0 / 2.0)") == 3
+
+
+def test_a_postgresql_gradebook_shared_by_the_client_and_its_cluster(tmp_path, processes, local_run, postgres_url):
+    """The gradebook lives in PostgreSQL: the workers' private copy is then one nbgrader fills beside it."""
+    from nbgrader.api import Gradebook
+
+    submitted, expected = local_run
+    scheduler = processes.scheduler()
+    for name in ("w1", "w2"):
+        processes.worker(scheduler, name)
+    out = tmp_path / "out"
+    run = grade(submitted, out, "--scheduler", scheduler, "--db-url", postgres_url)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert rows(out) == expected, messages(out)
+    assert not (out / "gradebook.db").exists()
+    with Gradebook(postgres_url) as gradebook:
+        graded = sorted(s.student.id for s in gradebook.find_assignment(CHAPTER).submissions)
+        assert graded == sorted(expected)  # each student once
+        ada = gradebook.find_submission(CHAPTER, "ada_correct")
+        assert ada.score == float(expected["ada_correct"]["score"])
