@@ -86,15 +86,17 @@ def grade(args):
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     submissions = collect_or_exit(args.submitted, out, assignment)
-    db_url = args.db_url or f"sqlite:///{out / 'gradebook.db'}"
+    db_url = absolute_sqlite(args.db_url) if args.db_url else f"sqlite:///{out / 'gradebook.db'}"
     session = shipment = None
     with ThreadPoolExecutor(max_workers=1) as setup:  # a few seconds of work each, side by side
-        if args.scheduler:  # the workers build their font caches while they are checked, and need no gradebook of ours
+        if args.scheduler:  # the workers build their font caches while they are checked; they get our gradebook's copy
             beside = setup.submit(open_cluster, args, course)
             try:
                 source, release, shipment = cluster.prepare(course, out, assignment, db_url)
-            except BaseException:
+            except BaseException as error:
                 beside.add_done_callback(lambda opened: opened.exception() or opened.result().close())
+                if isinstance(error, cluster.ClusterError):
+                    raise SystemExit(f"grading on the cluster refused: {error}") from None
                 raise
             session = beside.result()
         else:
@@ -134,6 +136,18 @@ def grade(args):
         by_worker = Counter(r.worker for r in results if r.worker)
         print("graded on " + ", ".join(f"{worker} ({count})" for worker, count in sorted(by_worker.items())))
     return 0
+
+
+def absolute_sqlite(db_url: str) -> str:
+    """db_url with an SQLite file's path made absolute: nbgrader's subprocess, which fills the gradebook,
+    runs in another folder, and would otherwise create a second file there."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:") or Path(url.database).is_absolute():
+        return db_url
+    return url.set(database=str(Path(url.database).resolve())).render_as_string(hide_password=False)
 
 
 def grade_here(pool, todo, ctx):

@@ -2,6 +2,7 @@
 
     client: read + hash the class -> one task per student (the notebook's bytes) -> record each result
     worker: pipeline.grade (rebuild, sandboxed run, verify, score, feedback) into a private gradebook
+            (autograder.worker)
 
 The scheduler does the bookkeeping: a task whose worker dies runs again on another worker (up to
 `distributed.scheduler.allowed-failures` times), and the client records a student when the first
@@ -10,27 +11,19 @@ Before any work, every worker proves it can sandbox and holds the client's cours
 """
 import concurrent.futures
 import dataclasses
-import functools
-import hashlib
-import os
 import shutil
-import socket
 import sqlite3
 import sys
-import tempfile
-import threading
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-sys.modules.setdefault("rfc3987_syntax", None)  # as in cli.py: a worker validates notebooks too
+sys.modules.setdefault("rfc3987_syntax", None)  # as in cli.py
 
 import nbformat
 
-from autograder import execute, feedback, ingest, pipeline, sandbox, score
+from autograder import pipeline, score
 from autograder.coursedir import CourseDir
+from autograder.worker import Plan, Shipment, WorkerRefused, fingerprint, grade_on_worker, unpacked, worker_problem
 
-AUTOGRADER_DIR = Path(__file__).resolve().parent
 MACHINE_LOCAL = {"out", "db_url", "course", "source", "release", "bwrap", "workers", "db_lock"}  # each side has its own
 WAIT_FOR_WORKERS = 60  # seconds a grading run waits for its first worker
 
@@ -38,246 +31,6 @@ WAIT_FOR_WORKERS = 60  # seconds a grading run waits for its first worker
 class ClusterError(RuntimeError):
     """The run cannot go on: no scheduler, no worker, or a worker that must not grade."""
 
-
-class WorkerRefused(RuntimeError):
-    """Raised on a worker that cannot sandbox or whose course or grader differ from the client's."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What every task of one run carries to its worker (the notebook's bytes travel beside it)."""
-    assignment: str
-    course_root: str  # the client's --course; a worker uses it where that folder exists
-    fingerprint: dict  # the client's, which each worker must match
-    sandboxed: bool  # False only with --no-sandbox
-
-
-def fingerprint(course: CourseDir, assignment: str) -> dict:
-    """{what: SHA-256} of everything that decides a grade: the source notebook and the nbgrader
-    configuration (read when a run starts), the registry, the reference package and the grader (code)."""
-    return {**_digests(_data_files(course, assignment)), **_digests(_code_files(course))}
-
-
-def _data_files(course, assignment):
-    return {"source notebook": [course.source(assignment)], "nbgrader_config.py": [course.nbgrader_config]}
-
-
-def _code_files(course):
-    return {"exercise registry (course/exercises.py)": [course.package / "exercises.py"],
-            "course package": sorted(course.package.glob("*.py")),
-            "autograder package": sorted(AUTOGRADER_DIR.glob("*.py"))}
-
-
-def _digests(parts):
-    digests = {}
-    for what, paths in parts.items():
-        digest = hashlib.sha256()
-        for path in paths:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        digests[what] = digest.hexdigest()
-    return digests
-
-
-def worker_course(course_root: str) -> CourseDir:
-    """The course a worker grades with: $AUTOGRADER_COURSE, else the client's --course folder where
-    it exists on this machine, else the worker's working folder or checkout (CourseDir.locate)."""
-    for candidate in (os.environ.get("AUTOGRADER_COURSE"), course_root):
-        if candidate and Path(candidate).is_dir():
-            return CourseDir.locate(candidate)
-    return CourseDir.locate()
-
-
-# ---- on the worker --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Shipment:
-    """What the client prepared once for every worker of a run (scattered to them by Dask): nbgrader's
-    source and release notebooks and a gradebook holding this assignment alone, so that no worker runs
-    nbgrader's generate_assignment of its own."""
-    source: str  # notebook JSON
-    release: str
-    gradebook: bytes  # an SQLite file, as nbgrader's generate_assignment filled it
-
-    @functools.cached_property
-    def digest(self):
-        return hashlib.sha256(self.gradebook + b"\0" + self.source.encode() + b"\0" + self.release.encode()).hexdigest()
-
-
-@dataclass
-class WorkerCourse:
-    """One worker process's copy of what a run needs: the client's notebooks and a private gradebook
-    (for the feedback pages; the client records the scores in the real one), the font cache."""
-    course: CourseDir
-    folder: Path
-    db_url: str
-    source: object
-    release: object
-    bwrap: str | None
-    db_lock: threading.Lock
-
-
-_WORKSPACES: dict = {}  # (assignment, course root) -> Future of (course, folder with the font cache), per process
-_COURSES: dict = {}  # (assignment, course root, shipment digest) -> WorkerCourse
-_LOCK = threading.Lock()
-
-
-def workspace(plan: Plan, local_directory=None) -> concurrent.futures.Future:
-    """This process's folder for the plan's assignment, with matplotlib's font cache built in it and the
-    feedback page's templates compiled (in a thread, started by the check before any work: the worker
-    gets ready while the client prepares)."""
-    course = worker_course(plan.course_root)
-    key = (plan.assignment, str(course.root))
-    with _LOCK:
-        if key not in _WORKSPACES:
-            future = concurrent.futures.Future()
-            _WORKSPACES[key] = future
-
-            def work():
-                try:
-                    folder = Path(tempfile.mkdtemp(prefix=f"autograder-{plan.assignment}-", dir=local_directory))
-                    execute.matplotlib_cache(folder)
-                    feedback.feedback_exporter()  # compiling its templates costs more than a page
-                    future.set_result((course, folder))
-                except BaseException as error:  # noqa: BLE001 - handed to the task that waits for it
-                    with _LOCK:
-                        del _WORKSPACES[key]  # the next task tries again
-                    future.set_exception(error)
-            threading.Thread(target=work, name="autograder-workspace", daemon=True).start()
-        return _WORKSPACES[key]
-
-
-def worker_copy(plan: Plan, shipment: Shipment) -> WorkerCourse:
-    """The WorkerCourse for a run: its gradebook written from the shipment once per process."""
-    course, folder = workspace(plan).result()
-    key = (plan.assignment, str(course.root), shipment.digest)
-    with _LOCK:
-        if key not in _COURSES:
-            # nbgrader's gradebook trips SQLAlchemy warnings that say nothing to anyone (as cli.main does)
-            warnings.filterwarnings("ignore", message=".*not in session.*")
-            gradebook = folder / f"gradebook-{shipment.digest[:16]}.db"
-            gradebook.write_bytes(shipment.gradebook)
-            _scratch(gradebook)
-            _COURSES[key] = WorkerCourse(course, folder, f"sqlite:///{gradebook}",
-                                         nbformat.reads(shipment.source, as_version=4),
-                                         nbformat.reads(shipment.release, as_version=4), _bubblewrap(), threading.Lock())
-        return _COURSES[key]
-
-
-_SCRATCH_FILES: set = set()
-
-
-def _scratch(gradebook: Path):
-    """Let SQLite skip waiting for the disk on this file: a worker's gradebook is a scratch copy, rebuilt
-    from the shipment after a crash, and nbgrader commits once per cell (some 30 commits a student)."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if not _SCRATCH_FILES:
-        event.listen(Engine, "connect", _no_sync)
-    _SCRATCH_FILES.add(str(gradebook.resolve()))
-
-
-def _no_sync(dbapi_connection, _record):
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        try:
-            if {row[2] for row in cursor.execute("PRAGMA database_list")} & _SCRATCH_FILES:
-                cursor.execute("PRAGMA synchronous = OFF")
-                cursor.execute("PRAGMA journal_mode = MEMORY")
-        finally:
-            cursor.close()
-
-
-def worker_problem(plan: Plan, dask_worker=None) -> str | None:
-    """Why this worker must not grade the plan, or None. Runs on the worker: by `client.run` before
-    any work (which also starts the worker's font cache), and again before each task."""
-    try:
-        course = worker_course(plan.course_root)
-    except FileNotFoundError as error:
-        return f"finds no course: {error} (or set AUTOGRADER_COURSE in the worker's environment)"
-    if plan.sandboxed and _bubblewrap() is None:
-        return ("cannot sandbox: bubblewrap is missing or cannot create namespaces there; install it "
-                "(`apt-get install bubblewrap`) and restart the worker, or stop it (--no-sandbox accepts "
-                "grading without a sandbox)")
-    mine = {**_digests(_data_files(course, plan.assignment)), **_own_code(course)}
-    differ = [what for what, digest in plan.fingerprint.items() if mine.get(what) != digest]
-    if differ:
-        return (f"holds a different {' and '.join(differ)} than the client (its course: {course.root}): give "
-                f"every machine the same checkout and environment, or point AUTOGRADER_COURSE at the right one")
-    workspace(plan, getattr(dask_worker, "local_directory", None))
-    return None
-
-
-@functools.lru_cache(maxsize=8)
-def _own_code(course: CourseDir) -> dict:
-    """The digests of this worker's code, taken at its first check: the code it runs is what it
-    imported then (after updating a machine's checkout, restart its workers)."""
-    return _digests(_code_files(course))
-
-
-_BWRAP = {}
-
-
-def _bubblewrap():
-    """sandbox.bubblewrap(), probed once per worker process."""
-    if "path" not in _BWRAP:
-        _BWRAP["path"] = sandbox.bubblewrap()
-    return _BWRAP["path"]
-
-
-class LeavePoolAfterRun:
-    """The sandbox slot of a task on a worker: one of the worker's threads. Once the notebook has run,
-    the task leaves the worker's thread pool (distributed.secede), so the worker starts the next
-    student's notebook while this one is verified, scored and its page written: the overlap local
-    grading gets from its extra thread."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        from distributed import secede
-        secede()
-        return False
-
-
-def grade_on_worker(plan: Plan, shipment: Shipment, settings: dict, student_id: str, notebook: bytes,
-                    timestamp: bytes | None, marks: dict):
-    """One task: the student's notebook through pipeline.grade on this worker; settings are the
-    client's Context fields that are not machine-local (seed, limits, deadline, ...), marks what
-    graders gave this student by hand in the client's gradebook (a regrade keeps them, as locally).
-
-    Returns (Result, executed notebook as JSON text or None, feedback HTML or None).
-    """
-    from distributed import get_worker
-    worker = get_worker()
-    problem = worker_problem(plan, worker)
-    if problem:
-        raise WorkerRefused(f"worker {worker.address} ({socket.gethostname()}) refuses to grade: {problem}")
-    mine = worker_copy(plan, shipment)
-    submission = ingest.Submission(student_id, None)
-    # the notebook gets a folder of its own, as in SUBMITTED, for what the steps read beside it
-    folder = mine.folder / "submitted" / submission.safe_id
-    folder.mkdir(parents=True, exist_ok=True)
-    submission.path = folder / f"{plan.assignment}.ipynb"
-    submission.path.write_bytes(notebook)
-    if timestamp is not None:
-        (folder / "timestamp.txt").write_bytes(timestamp)
-    ctx = pipeline.Context(**settings, out=mine.folder, db_url=mine.db_url, course=mine.course,
-                           source=mine.source, release=mine.release, bwrap=mine.bwrap if plan.sandboxed else None,
-                           workers=worker.state.nthreads, db_lock=mine.db_lock)
-    ctx.sandboxes = LeavePoolAfterRun()
-    try:
-        graded = pipeline.grade(submission, ctx, marks)
-    finally:
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
-    graded.result.worker = worker.address
-    executed = nbformat.writes(graded.executed) if graded.executed is not None else None
-    return graded.result, executed, graded.feedback
-
-
-# ---- on the client --------------------------------------------------------------------------------
 
 def prepare(course: CourseDir, out: Path, assignment: str, db_url: str):
     """(source, release, Shipment): the client's gradebook filled by nbgrader as for local grading, and
@@ -314,7 +67,9 @@ def _new_sqlite_file(db_url):
 
 def _sqlite_bytes(path: Path) -> bytes:
     """A consistent copy of an SQLite database, read through SQLite rather than as a file."""
-    connection = sqlite3.connect(path)
+    if not path.is_file():
+        raise ClusterError(f"nbgrader left no gradebook at {path}: run `autograder release`, then grade again")
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         return connection.serialize()
     finally:
@@ -394,8 +149,10 @@ class Session:
         waiting = [s for s in submissions if s.status == "ok"]
         if not waiting:
             return
-        # once to every worker (and from them to any worker that joins later), not once per task
-        shipped = self.client.scatter(shipment, broadcast=True, hash=False)
+        # sent once and handed from worker to worker, not once per task; as a task's result rather than
+        # scattered data, so that the scheduler makes it again if every worker holding it has died
+        shipped = self.client.submit(unpacked, shipment, key=f"shipment-{shipment.digest[:16]}", pure=False)
+        marks = score.human_marks(ctx.db_url, ctx.assignment, ctx.db_lock)  # a regrade keeps them
         running = as_completed()
         by_key = {}
 
@@ -405,7 +162,7 @@ class Session:
                 future = self.client.submit(grade_on_worker, self.plan, shipped, settings, submission.student_id,
                                             submission.path.read_bytes(),
                                             timestamp.read_bytes() if timestamp.is_file() else None,
-                                            score.human_marks(ctx.resources(submission.safe_id), ctx.db_lock),
+                                            marks.get(submission.safe_id, {}),
                                             key=f"grade-{submission.safe_id}-{submission.digest[:16]}", pure=False)
                 by_key[future.key] = submission
                 running.add(future)

@@ -115,8 +115,7 @@ def grade(submission: ingest.Submission, ctx: Context, marks: dict | None = None
         result.status, result.message = "invalid", str(error)
         return Graded(_finish(result, start))
     resources = ctx.resources(submission.safe_id)
-    if marks:
-        score.put_human_marks(marks, resources, ctx.db_lock)
+    score.put_human_marks(marks or {}, resources, ctx.db_lock)
     notebook = rebuild.sanitize(rebuild.rebuild(student, ctx.source), resources)
     inputs = execute.draw_inputs(ctx.assignment, ctx.seed, submission.safe_id)
     # only the notebook's run holds a sandbox slot: rebuilding the next notebook and writing the last

@@ -5,7 +5,7 @@ earns nothing. The scores go into nbgrader's gradebook through its own SaveAutoG
 import threading
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import LimitOutput, SaveAutoGrades
 
 from autograder.rebuild import is_test, nb_meta
@@ -61,28 +61,32 @@ def save(executed, tests, resources, lock: threading.Lock):
             gradebook.db.commit()
 
 
-def human_marks(resources, lock: threading.Lock) -> dict:
-    """What graders gave this student by hand in the gradebook named by resources (formgrader's manual
-    scores, extra credit and comments): {"grades": {grade_id: [manual_score, extra_credit]},
-    "comments": {grade_id: manual_comment}}, empty when nothing was marked or nothing submitted."""
-    meta = resources["nbgrader"]
-    marks = {"grades": {}, "comments": {}}
-    with lock, Gradebook(meta["db_url"]) as gradebook:
-        try:
-            notebook = gradebook.find_submission_notebook(meta["notebook"], meta["assignment"], meta["student"])
-        except MissingEntry:
-            return marks
-        for grade in notebook.grades:
-            if grade.manual_score is not None or grade.extra_credit is not None:
-                marks["grades"][grade.name] = [grade.manual_score, grade.extra_credit]
-        for comment in notebook.comments:
-            if comment.manual_comment is not None:
-                marks["comments"][comment.name] = comment.manual_comment
+def human_marks(db_url: str, assignment: str, lock: threading.Lock) -> dict:
+    """What graders gave by hand in a gradebook (formgrader's manual scores, extra credit and comments),
+    for every student of the assignment at once: {student: {"grades": {grade_id: [manual_score,
+    extra_credit]}, "comments": {grade_id: manual_comment}}}; a student nobody marked is absent."""
+    from nbgrader.api import Assignment, BaseCell, Comment, Grade, SubmittedAssignment, SubmittedNotebook
+
+    marks = {}
+    with lock, Gradebook(db_url) as gradebook:
+        for model, values, marked in ((Grade, (Grade.manual_score, Grade.extra_credit),
+                                       (Grade.manual_score.isnot(None)) | (Grade.extra_credit.isnot(None))),
+                                      (Comment, (Comment.manual_comment,), Comment.manual_comment.isnot(None))):
+            rows = (gradebook.db.query(SubmittedAssignment.student_id, BaseCell.name, *values).select_from(model)
+                    .join(BaseCell, model.cell_id == BaseCell.id)
+                    .join(SubmittedNotebook, model.notebook_id == SubmittedNotebook.id)
+                    .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                    .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                    .filter(Assignment.name == assignment, marked))
+            kind = "grades" if model is Grade else "comments"
+            for student, grade_id, *value in rows:
+                mine = marks.setdefault(student, {"grades": {}, "comments": {}})
+                mine[kind][grade_id] = list(value) if kind == "grades" else value[0]
     return marks
 
 
 def put_human_marks(marks: dict, resources, lock: threading.Lock):
-    """Write human_marks' answer into another gradebook (a cluster worker's private copy), before save(),
+    """Write one student's human_marks into another gradebook (a cluster worker's private copy), before save(),
     so that nbgrader's rules (a manual score wins, and asks for review) and the page see them there too."""
     if not marks.get("grades") and not marks.get("comments"):
         return

@@ -178,3 +178,13 @@ def test_the_probe_cell_calls_the_registry_and_nothing_else():
     cell = execute.probe_cell("02_backprop", "/grader")
     assert cell.source.startswith("from course.exercises import run_probes")
     assert "/grader/probe_inputs.npz" in cell.source and "/grader/probe_outputs.npz" in cell.source
+
+
+def test_a_relative_sqlite_url_names_the_same_file_for_nbgrader_and_the_grader(tmp_path, monkeypatch):
+    from autograder.cli import absolute_sqlite
+
+    monkeypatch.chdir(tmp_path)  # nbgrader's subprocess runs elsewhere: a relative path would name another file there
+    assert absolute_sqlite("sqlite:///grades/gradebook.db") == f"sqlite:///{tmp_path / 'grades' / 'gradebook.db'}"
+    assert absolute_sqlite(f"sqlite:///{tmp_path}/gradebook.db") == f"sqlite:///{tmp_path}/gradebook.db"
+    assert absolute_sqlite("postgresql+psycopg://grader@127.0.0.1:5432/gradebook") == \
+        "postgresql+psycopg://grader@127.0.0.1:5432/gradebook"
