@@ -143,11 +143,10 @@ def absolute_sqlite(db_url: str) -> str:
     runs in another folder, and would otherwise create a second file there."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(db_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
-            or url.database.startswith("file:") or Path(url.database).is_absolute():
+    path = pipeline.sqlite_file(db_url)
+    if path is None or path.is_absolute():
         return db_url
-    return url.set(database=str(Path(url.database).resolve())).render_as_string(hide_password=False)
+    return make_url(db_url).set(database=str(path.resolve())).render_as_string(hide_password=False)
 
 
 def grade_here(pool, todo, ctx):

@@ -40,7 +40,8 @@ def prepare(course: CourseDir, out: Path, assignment: str, db_url: str):
     this run creates it (the usual first run), else one nbgrader fills in a private folder, side by
     side with the real one (a gradebook in PostgreSQL, or a rerun's that already holds students).
     """
-    created = _new_sqlite_file(db_url)
+    named = pipeline.sqlite_file(db_url)
+    created = named if named is not None and not named.exists() else None
     private = out / ".nbgrader-workers"
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as side:
         if created is None:
@@ -52,17 +53,6 @@ def prepare(course: CourseDir, out: Path, assignment: str, db_url: str):
             beside.result()
     gradebook = _sqlite_bytes(created or private / "gradebook.db")
     return source, release, Shipment(nbformat.writes(source), nbformat.writes(release), gradebook)
-
-
-def _new_sqlite_file(db_url):
-    """The path of db_url's SQLite file when it does not exist yet, else None."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(db_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    path = Path(url.database)
-    return None if path.exists() else path
 
 
 def _sqlite_bytes(path: Path) -> bytes:

@@ -115,7 +115,7 @@ def grade(submission: ingest.Submission, ctx: Context, marks: dict | None = None
         result.status, result.message = "invalid", str(error)
         return Graded(_finish(result, start))
     resources = ctx.resources(submission.safe_id)
-    score.put_human_marks(marks or {}, resources, ctx.db_lock)
+    score.put_human_marks(marks, resources, ctx.db_lock)
     notebook = rebuild.sanitize(rebuild.rebuild(student, ctx.source), resources)
     inputs = execute.draw_inputs(ctx.assignment, ctx.seed, submission.safe_id)
     # only the notebook's run holds a sandbox slot: rebuilding the next notebook and writing the last
@@ -195,6 +195,18 @@ def load_result(out: Path, safe_id: str):
         return Result(**json.loads(path.read_text(encoding="utf-8")))
     except Exception:  # noqa: BLE001 - a missing or half-written result is simply graded again
         return None
+
+
+def sqlite_file(db_url: str) -> Path | None:
+    """The file an SQLite URL names (as written: maybe relative), or None for another database, an
+    SQLite database in memory or one given as a `file:` URI."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:"):
+        return None
+    return Path(url.database)
 
 
 def prepare_gradebook(course: CourseDir, work: Path, assignment: str, db_url: str):

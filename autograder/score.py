@@ -68,27 +68,27 @@ def human_marks(db_url: str, assignment: str, lock: threading.Lock) -> dict:
     from nbgrader.api import Assignment, BaseCell, Comment, Grade, SubmittedAssignment, SubmittedNotebook
 
     marks = {}
+    by_hand = (("grades", Grade, (Grade.manual_score, Grade.extra_credit),
+                Grade.manual_score.isnot(None) | Grade.extra_credit.isnot(None)),
+               ("comments", Comment, (Comment.manual_comment,), Comment.manual_comment.isnot(None)))
     with lock, Gradebook(db_url) as gradebook:
-        for model, values, marked in ((Grade, (Grade.manual_score, Grade.extra_credit),
-                                       (Grade.manual_score.isnot(None)) | (Grade.extra_credit.isnot(None))),
-                                      (Comment, (Comment.manual_comment,), Comment.manual_comment.isnot(None))):
+        for kind, model, values, marked in by_hand:
             rows = (gradebook.db.query(SubmittedAssignment.student_id, BaseCell.name, *values).select_from(model)
                     .join(BaseCell, model.cell_id == BaseCell.id)
                     .join(SubmittedNotebook, model.notebook_id == SubmittedNotebook.id)
                     .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
                     .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
                     .filter(Assignment.name == assignment, marked))
-            kind = "grades" if model is Grade else "comments"
             for student, grade_id, *value in rows:
                 mine = marks.setdefault(student, {"grades": {}, "comments": {}})
-                mine[kind][grade_id] = list(value) if kind == "grades" else value[0]
+                mine[kind][grade_id] = value if kind == "grades" else value[0]
     return marks
 
 
-def put_human_marks(marks: dict, resources, lock: threading.Lock):
+def put_human_marks(marks: dict | None, resources, lock: threading.Lock):
     """Write one student's human_marks into another gradebook (a cluster worker's private copy), before save(),
     so that nbgrader's rules (a manual score wins, and asks for review) and the page see them there too."""
-    if not marks.get("grades") and not marks.get("comments"):
+    if not marks:  # nobody marked this student (human_marks leaves such students out)
         return
     meta = resources["nbgrader"]
     with lock, Gradebook(meta["db_url"]) as gradebook:

@@ -79,7 +79,7 @@ def worker_course(course_root: str) -> CourseDir:
 
 @dataclass(frozen=True)
 class Shipment:
-    """What the client prepared once for every worker of a run (scattered to them by Dask): nbgrader's
+    """What the client prepared once for every worker of a run (one task's result, handed on between them): nbgrader's
     source and release notebooks and a gradebook holding this assignment alone, so that no worker runs
     nbgrader's generate_assignment of its own."""
     source: str  # notebook JSON
