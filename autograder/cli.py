@@ -165,9 +165,12 @@ def open_cluster(args, course):
     """A checked connection to the Dask cluster at --scheduler (see autograder.cluster)."""
     try:
         tls = cluster.security(args.tls_ca_file, args.tls_cert, args.tls_key)
-        return cluster.Session(args.scheduler, course, args.assignment, sandboxed=not args.no_sandbox, tls=tls)
+        session = cluster.Session(args.scheduler, course, args.assignment, sandboxed=not args.no_sandbox, tls=tls)
     except cluster.ClusterError as error:
         raise SystemExit(f"grading on the cluster refused: {error}") from None
+    if session.note:
+        print(f"note: {session.note}", file=sys.stderr)
+    return session
 
 
 def find_similar(args):

@@ -8,6 +8,7 @@ The scheduler does the bookkeeping: a task whose worker dies runs again on anoth
 `distributed.scheduler.allowed-failures` times), and the client records a student when the first
 result for that student arrives, so a rerun task can neither lose nor double a gradebook row.
 Before any work, every worker proves it can sandbox and holds the client's course and grader.
+Dask's settings for grading live in autograder/dask.yaml (DASK_CONFIG for the scheduler and workers).
 """
 import concurrent.futures
 import dataclasses
@@ -20,12 +21,13 @@ sys.modules.setdefault("rfc3987_syntax", None)  # as in cli.py
 
 import nbformat
 
-from autograder import pipeline, score
+from autograder import pipeline, score, worker
 from autograder.coursedir import CourseDir
 from autograder.worker import Plan, Shipment, WorkerRefused, fingerprint, grade_on_worker, unpacked, worker_problem
 
 MACHINE_LOCAL = {"out", "db_url", "course", "source", "release", "bwrap", "workers", "db_lock"}  # each side has its own
 WAIT_FOR_WORKERS = 60  # seconds a grading run waits for its first worker
+GRADING_SETTINGS = Path(__file__).resolve().parent / "dask.yaml"  # DASK_CONFIG for the scheduler and workers
 
 
 class ClusterError(RuntimeError):
@@ -80,6 +82,28 @@ def security(ca_file=None, cert=None, key=None):
     return Security(tls_ca_file=str(ca_file), tls_client_cert=str(cert), tls_client_key=str(key), require_encryption=True)
 
 
+def grading_settings() -> dict:
+    """autograder/dask.yaml as {dotted key: value}."""
+    import yaml
+
+    def leaves(tree, prefix):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+    return dict(leaves(yaml.safe_load(GRADING_SETTINGS.read_text()), ""))
+
+
+def _settings_here():
+    """The grading settings applied to this process until the returned object's __exit__ (None without Dask)."""
+    try:
+        import dask
+    except ImportError:
+        return None  # connect() says what to install
+    return dask.config.set(grading_settings())
+
+
 def connect(address: str, tls=None):
     """(client, cluster or None) for `tcp://host:port`, `tls://host:port`, or `local:N` (a LocalCluster
     of N single-thread worker processes on this machine, closed with the client)."""
@@ -109,17 +133,25 @@ class Session:
     def __init__(self, address: str, course: CourseDir, assignment: str, sandboxed: bool, tls=None):
         self.address = address
         self.plan = Plan(assignment, str(course.root), fingerprint(course, assignment), sandboxed)
-        self.client, self.cluster = connect(address, tls)
+        # local:N's scheduler lives in this process, and its nannies read the settings as they (re)start workers
+        self.own_settings = _settings_here() if address.startswith("local:") else None
+        self.client = self.cluster = None
         try:
+            self.client, self.cluster = connect(address, tls)
             self.workers = check_workers(self.client, self.plan)
+            self.note = untuned(self.client)
         except BaseException:
             self.close()
             raise
 
     def close(self):
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self.own_settings is not None:
+            self.own_settings.__exit__(None, None, None)
+            self.own_settings = None
 
     def grade(self, submissions, ctx: pipeline.Context, shipment: Shipment):
         """Yield one Result per submission, graded on the cluster and recorded by this client in ctx's
@@ -202,3 +234,21 @@ def check_workers(client, plan: Plan):
         raise ClusterError("refusing to grade: " + "; ".join(f"worker {address} {problem}"
                                                              for address, problem in sorted(refused.items())))
     return sorted(problems)
+
+
+def untuned(client) -> str | None:
+    """A note naming the scheduler and workers that run without autograder/dask.yaml, or None. They
+    grade as well, only slower: a note, not a refusal."""
+    wanted = grading_settings()
+    found = client.run(worker.settings_left_out, wanted, on_error="return")
+    try:
+        found["the scheduler"] = client.run_on_scheduler(worker.settings_left_out, wanted)
+    except Exception:  # noqa: BLE001 - a scheduler that cannot run functions (a setting of its own) keeps its secrets
+        pass
+    slow = sorted(who for who, keys in found.items() if keys and not isinstance(keys, BaseException))
+    if not slow:
+        return None
+    keys = sorted({key for who in slow for key in found[who]})
+    return (f"{', '.join(slow)} run{'s' if len(slow) == 1 else ''} with Dask's defaults for {', '.join(keys)}: "
+            f"start {'it' if len(slow) == 1 else 'them'} with DASK_CONFIG={GRADING_SETTINGS} to grade faster "
+            f"(README: Grading on a cluster)")

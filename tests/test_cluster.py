@@ -25,6 +25,7 @@ pytest.importorskip("distributed", reason="Dask is missing: pip install -e '.[cl
 CHAPTER = "02_backprop"
 ROOT = Path(__file__).resolve().parent.parent
 DASK = str(Path(sys.executable).parent / "dask")
+GRADING_SETTINGS = ROOT / "autograder" / "dask.yaml"
 SEED = 20261124  # the same probe inputs for the local run and the cluster's: grades must agree to the digit
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sandbox.bubblewrap() is None,
                                                    reason="bubblewrap is missing: `make system-deps` installs it (root)")]
@@ -39,8 +40,10 @@ class Processes:
     def start(self, name, command, env=None, ready=r"$^", timeout=90):
         """Start command, logging to folder/name.log; wait for `ready` in the log. Returns (process, log text)."""
         log = self.folder / f"{name}.log"
+        # started as the README says: with the grading settings, unless env says otherwise
         process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT,
-                                   env={**os.environ, **(env or {})}, start_new_session=True)
+                                   env={**os.environ, "DASK_CONFIG": str(GRADING_SETTINGS), **(env or {})},
+                                   start_new_session=True)
         self.started.append(process)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -153,6 +156,31 @@ def test_two_dask_workers_grade_the_class_exactly_as_a_local_run(tmp_path, proce
     assert sorted(p.stem for p in (out / "feedback").glob("*.html")) == sorted(expected)
     assert submissions_in_gradebook(out) == sorted(expected)  # the client recorded each student once
     assert "graded on" in run.stdout
+    assert "note:" not in run.stderr  # the scheduler and workers run with the grading settings
+
+
+def test_local_n_grades_on_a_cluster_of_its_own_with_the_grading_settings(tmp_path, local_run):
+    submitted, expected = local_run
+    out = tmp_path / "out"
+    run = grade(submitted, out, "--scheduler", "local:2")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert rows(out) == expected, messages(out)
+    assert len({r["worker"] for r in results(out).values()}) == 2
+    assert "note:" not in run.stderr, run.stderr[-3000:]  # its scheduler and workers got autograder/dask.yaml
+
+
+def test_a_worker_without_the_grading_settings_grades_and_is_named_in_a_note(tmp_path, processes):
+    scheduler = processes.scheduler()
+    _, plain = processes.worker(scheduler, "plain", env={"DASK_CONFIG": str(tmp_path / "no settings here")})
+    submitted = tmp_path / "submitted"
+    shutil.copytree(ROOT / "examples" / "submitted" / "ada_correct", submitted / "ada_correct")
+    run = grade(submitted, tmp_path / "out", "--scheduler", scheduler)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert rows(tmp_path / "out")["ada_correct"]["score"] == "13"
+    note = re.search(r"note: (.*)", run.stderr)
+    assert note, run.stderr[-3000:]
+    assert plain in note.group(1) and "the scheduler" not in note.group(1)
+    assert "distributed.worker.profile.enabled" in note.group(1) and str(GRADING_SETTINGS) in note.group(1)
 
 
 def test_a_worker_killed_mid_notebook_loses_and_doubles_nothing(tmp_path, processes, local_run):
