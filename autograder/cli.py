@@ -1,5 +1,6 @@
 """`autograder`: release the chapters, and grade a class safely, in parallel, losing nothing."""
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -103,30 +104,28 @@ def grade(args):
             beside = setup.submit(execute.matplotlib_cache, out)
             source, release = pipeline.prepare_gradebook(course, out / ".nbgrader", assignment, db_url)
             beside.result()
-    limits = sandbox.Limits(wall_seconds=args.timeout, cell_seconds=args.cell_timeout)
-    ctx = pipeline.Context(assignment, out, db_url, course, source, release, bwrap, run_seed(out), limits, args.workers,
-                           deadline, late_policy)
-    start = time.perf_counter()
-    results, todo = [], []
-    for submission in submissions:
-        done = pipeline.load_result(out, submission.safe_id)
-        if done is not None and done.submission_sha256 == submission.digest and done.late_terms == ctx.late_terms \
-                and not args.regrade:
-            results.append(done)  # resumed: graded before this run was interrupted
-        else:
-            todo.append(submission)
-    with ThreadPoolExecutor(max_workers=args.workers + 1) as pool, \
-            tqdm(total=len(submissions), initial=len(results), desc=f"grading {assignment}", unit="student") as bar:
-        try:
-            for result in session.grade(todo, ctx, shipment) if session else grade_here(pool, todo, ctx):
-                pipeline.save_result(out, result)
-                results.append(result)
-                bar.update(1)
-        except cluster.ClusterError as error:
-            raise SystemExit(f"grading stopped: {error}") from None
-        finally:
-            if session:
-                session.close()
+    with session or contextlib.nullcontext():  # the cluster's connection, closed however the run ends
+        limits = sandbox.Limits(wall_seconds=args.timeout, cell_seconds=args.cell_timeout)
+        ctx = pipeline.Context(assignment, out, db_url, course, source, release, bwrap, run_seed(out), limits, args.workers,
+                               deadline, late_policy)
+        start = time.perf_counter()
+        results, todo = [], []
+        for submission in submissions:
+            done = pipeline.load_result(out, submission.safe_id)
+            if done is not None and done.submission_sha256 == submission.digest and done.late_terms == ctx.late_terms \
+                    and not args.regrade:
+                results.append(done)  # resumed: graded before this run was interrupted
+            else:
+                todo.append(submission)
+        with ThreadPoolExecutor(max_workers=args.workers + 1) as pool, \
+                tqdm(total=len(submissions), initial=len(results), desc=f"grading {assignment}", unit="student") as bar:
+            try:
+                for result in session.grade(todo, ctx, shipment) if session else grade_here(pool, todo, ctx):
+                    pipeline.save_result(out, result)
+                    results.append(result)
+                    bar.update(1)
+            except cluster.ClusterError as error:
+                raise SystemExit(f"grading stopped: {error}") from None
     report.write_report(out, assignment, results)
     print(report.table(results))
     failed = sum(r.status != "ok" for r in results)

@@ -21,7 +21,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # as in cli.py
 
 import nbformat
 
-from autograder import pipeline, score, worker
+from autograder import pipeline, score
 from autograder.coursedir import CourseDir
 from autograder.worker import Plan, Shipment, WorkerRefused, fingerprint, grade_on_worker, unpacked, worker_problem
 
@@ -144,14 +144,23 @@ class Session:
             self.close()
             raise
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
     def close(self):
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-        if self.own_settings is not None:
-            self.own_settings.__exit__(None, None, None)
-            self.own_settings = None
+        try:
+            if self.client is not None:
+                self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+        finally:
+            if self.own_settings is not None:
+                self.own_settings.__exit__(None, None, None)
+                self.own_settings = None
 
     def grade(self, submissions, ctx: pipeline.Context, shipment: Shipment):
         """Yield one Result per submission, graded on the cluster and recorded by this client in ctx's
@@ -237,18 +246,46 @@ def check_workers(client, plan: Plan):
 
 
 def untuned(client) -> str | None:
-    """A note naming the scheduler and workers that run without autograder/dask.yaml, or None. They
-    grade as well, only slower: a note, not a refusal."""
-    wanted = grading_settings()
-    found = client.run(worker.settings_left_out, wanted, on_error="return")
+    """A note naming the scheduler and workers that run without autograder/dask.yaml (or that could not
+    say), or None. They grade as well, only slower: a note, never a refusal."""
+    import dask
+
     try:
-        found["the scheduler"] = client.run_on_scheduler(worker.settings_left_out, wanted)
-    except Exception:  # noqa: BLE001 - a scheduler that cannot run functions (a setting of its own) keeps its secrets
-        pass
-    slow = sorted(who for who, keys in found.items() if keys and not isinstance(keys, BaseException))
-    if not slow:
-        return None
-    keys = sorted({key for who in slow for key in found[who]})
-    return (f"{', '.join(slow)} run{'s' if len(slow) == 1 else ''} with Dask's defaults for {', '.join(keys)}: "
-            f"start {'it' if len(slow) == 1 else 'them'} with DASK_CONFIG={GRADING_SETTINGS} to grade faster "
-            f"(README: Grading on a cluster)")
+        wanted = grading_settings()
+        # dask.config.get is all the far side runs: a scheduler needs Dask there, not this course
+        found = client.run(dask.config.get, "distributed", on_error="return")
+        try:
+            found["the scheduler"] = client.run_on_scheduler(dask.config.get, "distributed")
+        except Exception as error:  # noqa: BLE001 - e.g. a scheduler set to refuse functions from clients
+            found["the scheduler"] = error
+    except Exception as error:  # noqa: BLE001 - a note is not worth stopping a run for
+        return f"could not compare the cluster's Dask settings with {GRADING_SETTINGS} ({type(error).__name__}: {error})"
+    missing = {who: settings_left_out(wanted, tree) for who, tree in found.items() if isinstance(tree, dict)}
+    slow = sorted(who for who, keys in missing.items() if keys)
+    unknown = sorted(who for who, tree in found.items() if not isinstance(tree, dict))
+    notes = []
+    if slow:
+        keys = sorted({key for who in slow for key in missing[who]})
+        notes.append(f"{', '.join(slow)} run{'s' if len(slow) == 1 else ''} with Dask's defaults for {', '.join(keys)}: "
+                     f"start {'it' if len(slow) == 1 else 'them'} with DASK_CONFIG={GRADING_SETTINGS} to grade faster "
+                     f"(README: Grading on a cluster)")
+    if unknown:
+        notes.append(f"could not read the Dask settings of {', '.join(unknown)}")
+    return "; ".join(notes) or None
+
+
+def settings_left_out(wanted: dict, distributed: dict) -> list:
+    """The keys of `wanted` ({dotted key: value}) that a process whose `distributed` configuration is
+    given runs without."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    def same(theirs, value):
+        if isinstance(theirs, str) and isinstance(value, str):  # "1s" is "1000ms"
+            try:
+                return parse_timedelta(theirs) == parse_timedelta(value)
+            except Exception:  # noqa: BLE001 - not a duration: compared as it is written
+                pass
+        return theirs == value
+    return [key for key, value in wanted.items()
+            if not same(dask.config.get(key, None, config={"distributed": distributed}), value)]

@@ -202,21 +202,6 @@ def _own_code(course: CourseDir) -> dict:
     return _digests(_code_files(course))
 
 
-def settings_left_out(wanted: dict) -> list:
-    """The Dask settings {dotted key: value} that this process (a worker, or the scheduler) runs without."""
-    import dask
-    from dask.utils import parse_timedelta
-
-    def same(mine, value):
-        if isinstance(mine, str) and isinstance(value, str):  # "1s" is "1000ms"
-            try:
-                return parse_timedelta(mine) == parse_timedelta(value)
-            except (ValueError, KeyError):
-                pass
-        return mine == value
-    return [key for key, value in wanted.items() if not same(dask.config.get(key, None), value)]
-
-
 _BWRAP = {}
 
 

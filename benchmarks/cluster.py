@@ -56,9 +56,10 @@ def start(command, log: Path, ready: str, settings=True, timeout=120):
 
 
 def busy_seconds():
-    """CPU-seconds this machine has spent on anything but idling since it started."""
-    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    """CPU-seconds this machine's processes have run since it started: user, nice, system, irq and softirq
+    (not idle, iowait, or steal, the time the hypervisor gave to other machines)."""
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, Path("/proc/stat").read_text().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def grade(submitted: Path, out: Path, *options):

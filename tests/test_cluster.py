@@ -54,11 +54,11 @@ class Processes:
             time.sleep(0.1)
         raise AssertionError(f"{name} not ready within {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
 
-    def scheduler(self, tls=()):
+    def scheduler(self, tls=(), env=None):
         port = free_port()
         protocol = "tls" if tls else "tcp"
         self.start("scheduler", [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--protocol", protocol,
-                                 "--no-dashboard", *tls], ready=r"Scheduler at:")
+                                 "--no-dashboard", *tls], env=env, ready=r"Scheduler at:")
         return f"{protocol}://127.0.0.1:{port}"
 
     def worker(self, scheduler, name, env=None, tls=()):
@@ -169,9 +169,10 @@ def test_local_n_grades_on_a_cluster_of_its_own_with_the_grading_settings(tmp_pa
     assert "note:" not in run.stderr, run.stderr[-3000:]  # its scheduler and workers got autograder/dask.yaml
 
 
-def test_a_worker_without_the_grading_settings_grades_and_is_named_in_a_note(tmp_path, processes):
-    scheduler = processes.scheduler()
-    _, plain = processes.worker(scheduler, "plain", env={"DASK_CONFIG": str(tmp_path / "no settings here")})
+def test_a_cluster_without_the_grading_settings_grades_and_is_named_in_a_note(tmp_path, processes):
+    plain_dask = {"DASK_CONFIG": str(tmp_path / "no settings here")}
+    scheduler = processes.scheduler(env=plain_dask)
+    _, plain = processes.worker(scheduler, "plain", env=plain_dask)
     submitted = tmp_path / "submitted"
     shutil.copytree(ROOT / "examples" / "submitted" / "ada_correct", submitted / "ada_correct")
     run = grade(submitted, tmp_path / "out", "--scheduler", scheduler)
@@ -179,7 +180,7 @@ def test_a_worker_without_the_grading_settings_grades_and_is_named_in_a_note(tmp
     assert rows(tmp_path / "out")["ada_correct"]["score"] == "13"
     note = re.search(r"note: (.*)", run.stderr)
     assert note, run.stderr[-3000:]
-    assert plain in note.group(1) and "the scheduler" not in note.group(1)
+    assert plain in note.group(1) and "the scheduler" in note.group(1)
     assert "distributed.worker.profile.enabled" in note.group(1) and str(GRADING_SETTINGS) in note.group(1)
 
 

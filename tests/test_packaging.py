@@ -46,3 +46,15 @@ def test_every_make_command_the_readme_mentions_is_a_makefile_target():
 def test_the_example_submissions_that_make_demo_grades_are_in_the_repository():
     tracked = subprocess.run(["git", "ls-files", "examples/submitted"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert len([p for p in tracked if p.endswith("/02_backprop/02_backprop.ipynb")]) == 5
+
+
+def test_every_file_the_packages_read_besides_python_is_declared_package_data():
+    """A plain (not editable) install copies only .py files unless told: autograder/dask.yaml would go missing."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    declared = {f"{package}/{pattern}" for package, patterns in setuptools.get("package-data", {}).items()
+                for pattern in patterns}
+    for package in ("course", "autograder"):
+        others = {str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*")
+                  if p.is_file() and p.suffix not in {".py", ".pyc"} and "__pycache__" not in p.parts}
+        assert others <= declared, f"declare {sorted(others - declared)} in pyproject's [tool.setuptools.package-data]"
+    assert "autograder/dask.yaml" in declared
