@@ -202,14 +202,10 @@ def _own_code(course: CourseDir) -> dict:
     return _digests(_code_files(course))
 
 
-_BWRAP = {}
-
-
+@functools.cache
 def _bubblewrap():
     """sandbox.bubblewrap(), probed once per worker process."""
-    if "path" not in _BWRAP:
-        _BWRAP["path"] = sandbox.bubblewrap()
-    return _BWRAP["path"]
+    return sandbox.bubblewrap()
 
 
 class LeavePoolAfterRun:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from autograder import corpus, sandbox
+from autograder.cluster import GRADING_SETTINGS
 from tests.helpers import free_port
 
 pytest.importorskip("distributed", reason="Dask is missing: pip install -e '.[cluster]'")
@@ -25,7 +26,6 @@ pytest.importorskip("distributed", reason="Dask is missing: pip install -e '.[cl
 CHAPTER = "02_backprop"
 ROOT = Path(__file__).resolve().parent.parent
 DASK = str(Path(sys.executable).parent / "dask")
-GRADING_SETTINGS = ROOT / "autograder" / "dask.yaml"
 SEED = 20261124  # the same probe inputs for the local run and the cluster's: grades must agree to the digit
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sandbox.bubblewrap() is None,
                                                    reason="bubblewrap is missing: `make system-deps` installs it (root)")]
